@@ -1,0 +1,5 @@
+"""Run the ``densest`` command with ``python -m densest``."""
+
+from densest._cli import main
+
+raise SystemExit(main())

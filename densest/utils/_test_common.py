@@ -1,0 +1,142 @@
+"""The table of tested instances and expected failures for the common tests.
+
+Every public estimator of densest appears here with at least two
+parameterisations (``tests/test_common.py`` fails for one that does not), and
+every scikit-learn common check it is excused from, with the reason.  Families
+add their rows when they land; discovery itself is automatic.
+"""
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import get_tags
+
+# name -> list of parameter dicts; each builds one tested instance.
+INSTANCE_PARAMS = {
+    "KernelDensity": [
+        {},
+        {"bandwidth": "scott", "scale": "standardize"},
+        {"bandwidth": 0.7, "kernel": "epanechnikov", "block_size": 7},
+        {"bandwidth": "silverman", "scale": "whiten", "kernel": "exponential", "n_jobs": 2},
+        {"bandwidth": "loo", "dtype": "float32"},
+    ],
+}
+
+# name -> {check name: reason}
+EXPECTED_FAILED_CHECKS = {
+    "KernelDensity": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "sample_weight must be positive: a zero weight would leave a kernel centre "
+            "with no mass, so zero-weight rows are rejected with a ValueError (as in "
+            "sklearn.neighbors.KernelDensity). Positive integer weights equal repetition "
+            "exactly; tests/kde/test_properties.py checks that."
+        ),
+    },
+}
+
+
+def instances_to_check(estimators):
+    """Yield one instance per (estimator, parameterisation) row.
+
+    Parameters
+    ----------
+    estimators : list of (str, type)
+        As returned by :func:`densest.utils.all_estimators`.
+
+    Yields
+    ------
+    estimator : BaseEstimator
+        An unfitted instance.
+    """
+    for name, cls in estimators:
+        for params in INSTANCE_PARAMS.get(name, [{}]):
+            yield cls(**params)
+
+
+def expected_failed_checks(estimator):
+    """Checks that ``estimator`` is excused from, with reasons.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        A tested instance.
+
+    Returns
+    -------
+    checks : dict of str -> str
+        Check name to reason.
+    """
+    return dict(EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {}))
+
+
+def is_3d(estimator):
+    """Whether ``estimator`` takes 3-D input (n_trials, n_channels, n_times).
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        Any estimator.
+
+    Returns
+    -------
+    result : bool
+        True when its tags declare 3-D, and not 2-D, input.
+    """
+    tags = get_tags(estimator).input_tags
+    return tags.three_d_array and not tags.two_d_array
+
+
+def fit_data(estimator, n_samples=40, n_features=3, random_state=0):
+    """Valid training data for ``estimator``, chosen from its tags.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        The estimator to fit.
+    n_samples, n_features : int
+        Size of the data.
+    random_state : int
+        Seed.
+
+    Returns
+    -------
+    X : ndarray
+        Features: 2-D, or 3-D (trials, channels, times) for 3-D estimators.
+    y : ndarray or None
+        Targets when the estimator needs them.
+    """
+    rng = np.random.default_rng(random_state)
+    tags = get_tags(estimator)
+    if is_3d(estimator):
+        X = rng.standard_normal((n_samples, n_features, 64))
+    else:
+        X = rng.standard_normal((n_samples, n_features))
+    if tags.estimator_type == "classifier":
+        y = np.arange(n_samples) % 2
+    elif tags.target_tags.required:
+        y = X.reshape(n_samples, -1)[:, 0] + 0.1 * rng.standard_normal(n_samples)
+    else:
+        y = None
+    return X, y
+
+
+def fitted(estimator, **kwargs):
+    """Return a fitted clone of ``estimator`` and its training data.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        The estimator to fit.
+    **kwargs
+        Passed to :func:`fit_data`.
+
+    Returns
+    -------
+    estimator : BaseEstimator
+        The fitted clone.
+    X, y : ndarray
+        The training data.
+    """
+    X, y = fit_data(estimator, **kwargs)
+    est = clone(estimator)
+    est.fit(X) if y is None else est.fit(X, y)
+    return est, X, y
