@@ -1,0 +1,276 @@
+"""Numba kernels for exact blocked kernel density evaluation.
+
+Arrays and scalars in, arrays out: no scikit-learn objects, no validation (the
+estimator validates before calling), no exceptions inside ``prange``.
+
+The engine evaluates, for every query row ``x`` and every value ``c_k = 1/(2h_k^2)``
+(several bandwidths share one distance computation), the streaming log-sum-exp
+
+    L_k(x) = log sum_j exp(a_jk),   a_jk = log w_j + log K_k(|x - y_j|^2)
+
+over tiles of the reference set. Per (query tile, reference tile) one BLAS GEMM
+gives the inner products, squared distances follow from the stored norms, and one
+fused pass keeps, per query and bandwidth, the running maximum ``M``, the sum
+``S = sum exp(a - M)`` and ``S2 = sum exp(2(a - M))`` (which gives the effective
+number of contributing points, ``S^2/S2``). No n x m array is formed.
+
+Each parallel kernel has a serial twin compiled from the same Python function;
+the estimator runs the twin when one thread is requested, so the threading layer
+is never entered from dask or joblib worker threads.
+"""
+
+import math
+import types as types_module
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import intrinsic
+
+from densest.utils._parallel import jit_cached
+
+# Keep inf/NaN semantics: no "nnan"/"ninf".  "reassoc" lets LLVM vectorise sums.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+GAUSSIAN, TOPHAT, EPANECHNIKOV, EXPONENTIAL, LINEAR, COSINE = range(6)
+KERNEL_IDS = {
+    "gaussian": GAUSSIAN,
+    "tophat": TOPHAT,
+    "epanechnikov": EPANECHNIKOV,
+    "exponential": EXPONENTIAL,
+    "linear": LINEAR,
+    "cosine": COSINE,
+}
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.693147180369123816490
+_LN2_LO = 1.90821492927058770002e-10
+# 2**52 + 1023: adding it to an integral double puts (k + 1023) in the low mantissa bits.
+_EXP_SHIFT = 4503599627370496.0 + 1023.0
+
+
+@intrinsic
+def _int64_as_float64(typingctx, x):
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return sig, codegen
+
+
+@intrinsic
+def _float64_as_int64(typingctx, x):
+    sig = types.int64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+
+    return sig, codegen
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def exp_nonpositive(x):
+    """exp(x) for x <= 0, branch-free so that loops over it vectorise.
+
+    Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, a degree-11 Taylor polynomial
+    (truncation < 1e-14 relative) and 2**k built from its bit pattern.  Arguments
+    below -708 are clamped there, so the result is at most 3.3e-308 instead of a
+    subnormal or zero: negligible beside the maximum term of a log-sum-exp, which
+    is exp(0) = 1.  NaN propagates.
+    """
+    x = max(x, -708.0)
+    kf = np.floor(x * _LOG2E + 0.5)
+    r = (x - kf * _LN2_HI) - kf * _LN2_LO
+    p = 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _int64_as_float64(_float64_as_int64(kf + _EXP_SHIFT) << 52)
+
+
+@numba.njit(inline="always")
+def _log_kernel(kernel, d2, c):
+    """log K(d2) for a compact or non-Gaussian kernel, up to its normaliser.
+
+    ``c = 1 / (2 h^2)``, so ``d2 * 2c = (r / h)^2``.
+    """
+    t2 = d2 * 2.0 * c
+    if kernel == EXPONENTIAL:
+        return -math.sqrt(t2)
+    if t2 >= 1.0:
+        return -np.inf
+    if kernel == TOPHAT:
+        return 0.0
+    if kernel == EPANECHNIKOV:
+        return math.log1p(-t2)
+    if kernel == LINEAR:
+        return math.log1p(-math.sqrt(t2))
+    return math.log(math.cos(0.5 * math.pi * math.sqrt(t2)))
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _merge(M, S, S2, r, k, m_b, s_b, s2_b):
+    """Fold a tile's (max, sum, sum of squares) into the running totals."""
+    if m_b == -np.inf:
+        return
+    m_old = M[r, k]
+    if m_b > m_old:
+        scale = math.exp(m_old - m_b)
+        S[r, k] = S[r, k] * scale + s_b
+        S2[r, k] = S2[r, k] * scale * scale + s2_b
+        M[r, k] = m_b
+    else:
+        scale = math.exp(m_b - m_old)
+        S[r, k] += s_b * scale
+        S2[r, k] += s2_b * scale * scale
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _gaussian_row(d2, logw, c, nt):
+    """Max, sum of exp and sum of exp squared of logw - c * d2 over one tile row."""
+    m_b = -np.inf
+    for j in range(nt):
+        m_b = max(m_b, logw[j] - c * d2[j])
+    s_b = 0.0
+    s2_b = 0.0
+    if m_b > -np.inf:
+        for j in range(nt):
+            e = exp_nonpositive(logw[j] - c * d2[j] - m_b)
+            s_b += e
+            s2_b += e * e
+    return m_b, s_b, s2_b
+
+
+@numba.njit(inline="always")
+def _generic_row(d2, logw, c, nt, kernel):
+    """As _gaussian_row for the other kernels (exact libm exp/log, -inf outside support)."""
+    m_b = -np.inf
+    for j in range(nt):
+        m_b = max(m_b, logw[j] + _log_kernel(kernel, d2[j], c))
+    s_b = 0.0
+    s2_b = 0.0
+    if m_b > -np.inf:
+        for j in range(nt):
+            a = logw[j] + _log_kernel(kernel, d2[j], c)
+            if a > -np.inf:
+                e = math.exp(a - m_b)
+                s_b += e
+                s2_b += e * e
+    return m_b, s_b, s2_b
+
+
+def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, q_block, t_block, M, S, S2):
+    """Blocked log-sum-exp engine (compiled below as a parallel kernel and its serial twin).
+
+    Parameters: Q (m, d), qsq (m,) squared norms of Q in float64, Y (n, d),
+    ysq (n,), logw (n,) log weights, cs (k,) values of 1/(2h^2), kernel id,
+    self_index (m,) index into Y to leave out for each query (-1: none), tile
+    sizes, and the outputs M, S, S2 (m, k), filled in place.
+    """
+    m = Q.shape[0]
+    n = Y.shape[0]
+    n_q_tiles = (m + q_block - 1) // q_block
+    for qt in numba.prange(n_q_tiles):
+        q0 = qt * q_block
+        q1 = min(q0 + q_block, m)
+        nq = q1 - q0
+        buf = np.empty(nq * t_block, dtype=Q.dtype)
+        d2 = np.empty(t_block, dtype=np.float64)
+        for r in range(nq):
+            for k in range(cs.shape[0]):
+                M[q0 + r, k] = -np.inf
+                S[q0 + r, k] = 0.0
+                S2[q0 + r, k] = 0.0
+        for t0 in range(0, n, t_block):
+            t1 = min(t0 + t_block, n)
+            nt = t1 - t0
+            G = buf[: nq * nt].reshape((nq, nt))
+            np.dot(Q[q0:q1], Y[t0:t1].T, G)
+            lw = logw[t0:t1]
+            ys = ysq[t0:t1]
+            for r in range(nq):
+                qs = qsq[q0 + r]
+                g = G[r]
+                for j in range(nt):
+                    d2[j] = max(qs + ys[j] - 2.0 * g[j], 0.0)
+                own = self_index[q0 + r]
+                if t0 <= own < t1:
+                    d2[own - t0] = np.inf
+                for k in range(cs.shape[0]):
+                    if kernel == GAUSSIAN:
+                        m_b, s_b, s2_b = _gaussian_row(d2, lw, cs[k], nt)
+                    else:
+                        m_b, s_b, s2_b = _generic_row(d2, lw, cs[k], nt, kernel)
+                    _merge(M, S, S2, q0 + r, k, m_b, s_b, s2_b)
+
+
+def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
+    """Smallest positive squared distance from each query row to the rows of Y.
+
+    Exact duplicates (distance 0) and the query's own index are skipped.
+    """
+    m = Q.shape[0]
+    n = Y.shape[0]
+    n_q_tiles = (m + q_block - 1) // q_block
+    for qt in numba.prange(n_q_tiles):
+        q0 = qt * q_block
+        q1 = min(q0 + q_block, m)
+        nq = q1 - q0
+        buf = np.empty(nq * t_block, dtype=Q.dtype)
+        for r in range(nq):
+            out[q0 + r] = np.inf
+        for t0 in range(0, n, t_block):
+            t1 = min(t0 + t_block, n)
+            nt = t1 - t0
+            G = buf[: nq * nt].reshape((nq, nt))
+            np.dot(Q[q0:q1], Y[t0:t1].T, G)
+            for r in range(nq):
+                qs = qsq[q0 + r]
+                own = self_index[q0 + r]
+                best = out[q0 + r]
+                for j in range(nt):
+                    d2 = qs + ysq[t0 + j] - 2.0 * G[r, j]
+                    if d2 > 0.0 and d2 < best and t0 + j != own:
+                        best = d2
+                out[q0 + r] = best
+
+
+def _signatures(body):
+    sigs = []
+    for dt in (types.float64, types.float32):
+        mat = types.Array(dt, 2, "C", readonly=True)
+        vec = types.Array(types.float64, 1, "C", readonly=True)
+        idx = types.Array(types.int64, 1, "C", readonly=True)
+        out2 = types.Array(types.float64, 2, "C")
+        out1 = types.Array(types.float64, 1, "C")
+        if body is _tile_sums:
+            sigs.append(types.void(mat, vec, mat, vec, vec, vec, types.int64, idx, types.int64,
+                                   types.int64, out2, out2, out2))  # fmt: skip
+        else:
+            sigs.append(types.void(mat, vec, mat, vec, idx, types.int64, types.int64, out1))
+    return sigs
+
+
+def _compile(body, parallel):
+    # A distinct function object per twin: Numba's on-disk cache is keyed by the
+    # function's qualified name, not by the parallel flag, so the twins must not share it.
+    suffix = "parallel" if parallel else "serial"
+    twin = types_module.FunctionType(body.__code__, body.__globals__, f"{body.__name__}_{suffix}")
+    twin.__qualname__ = twin.__name__
+    twin.__doc__ = body.__doc__
+    return jit_cached(_signatures(body), parallel=parallel, nogil=True, fastmath=FASTMATH)(twin)
+
+
+tile_sums_parallel = _compile(_tile_sums, parallel=True)
+tile_sums_serial = _compile(_tile_sums, parallel=False)
+nearest_sq_parallel = _compile(_nearest_sq, parallel=True)
+nearest_sq_serial = _compile(_nearest_sq, parallel=False)
