@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 from scipy import integrate, special
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from densest.utils._parallel import numba_threads
 
@@ -81,6 +81,17 @@ def tile_sizes(m, d, n_threads, block_size):
     return max(1, min(q_block, per_thread)), t_block
 
 
+_CONTROLLER = None
+
+
+def _one_blas_thread():
+    """Context pinning BLAS to one thread (each Numba thread runs its own GEMM)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:  # inspecting the loaded libraries is slow: do it once
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
 def _kernels():
     # Imported on first use so that `import densest.kde` does not load compiled code.
     from densest.kde import _kernels
@@ -128,7 +139,7 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, n
     M = np.empty((m, k))
     S = np.empty((m, k))
     S2 = np.empty((m, k))
-    with numba_threads(n_jobs) as n_threads, threadpool_limits(1, user_api="blas"):
+    with numba_threads(n_jobs) as n_threads, _one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
         func = kern.tile_sums_parallel if n_threads > 1 else kern.tile_sums_serial
         func(Q, qsq, Y, ysq, logw, cs, kern.KERNEL_IDS[kernel], self_index, q_block, t_block,
@@ -163,7 +174,7 @@ def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size=
     if self_index is None:
         self_index = np.full(m, -1, dtype=np.int64)
     out = np.empty(m)
-    with numba_threads(n_jobs) as n_threads, threadpool_limits(1, user_api="blas"):
+    with numba_threads(n_jobs) as n_threads, _one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
         func = kern.nearest_sq_parallel if n_threads > 1 else kern.nearest_sq_serial
         func(Q, qsq, Y, ysq, self_index, q_block, t_block, out)

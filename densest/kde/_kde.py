@@ -178,25 +178,25 @@ default="auto"
             raise ValueError(f"scale={self.scale!r} needs at least 2 samples, got 1 sample.")
         if self.scale == "standardize":
             std = np.sqrt(bw.feature_variances(X, w))
-            if np.any(std == 0):
-                bad = np.flatnonzero(std == 0).tolist()
+            constant = np.ptp(X, axis=0) == 0
+            if np.any(constant):
+                bad = np.flatnonzero(constant).tolist()
                 raise ValueError(
                     f"scale='standardize': feature(s) {bad} are constant; drop them or use "
                     "scale='none'."
                 )
             return np.diag(1.0 / std), -float(np.sum(np.log(std)))
         cov = np.atleast_2d(np.cov(X, rowvar=False, aweights=w))
-        try:
-            chol = linalg.cholesky(cov, lower=True)
-            inv_chol = linalg.solve_triangular(chol, np.eye(d), lower=True)
-        except linalg.LinAlgError:
-            chol = None
-        if chol is None or not np.all(np.isfinite(inv_chol)) or np.min(np.diag(chol)) <= 0:
+        std = np.sqrt(np.diag(cov))
+        corr_eigs = np.linalg.eigvalsh(cov / np.outer(std, std)) if np.all(std > 0) else [0.0]
+        if np.min(corr_eigs) <= 1e-10 * d:
             raise ValueError(
                 "scale='whiten': the data covariance is singular (the data lie in a "
                 "lower-dimensional subspace or n_samples <= n_features); use "
                 "scale='standardize' or 'none'."
             )
+        chol = linalg.cholesky(cov, lower=True)
+        inv_chol = linalg.solve_triangular(chol, np.eye(d), lower=True)
         return inv_chol.T, -float(np.sum(np.log(np.diag(chol))))
 
     def _select_bandwidth(self, Z, w):
@@ -307,8 +307,10 @@ default="auto"
             (Gaussian reference), ``regime`` (from the Gaussian reference),
             ``n_effective_median``, ``n_effective_quantiles`` (10/50/90 %),
             ``participation_ratio_mean`` (mean of 1/N_eff), ``h_g_measured``
-            (``h / sqrt(1 - mean 1/N_eff)``, valid in the condensed phase) and
-            ``regime_measured``.
+            (``h / sqrt(1 - mean 1/N_eff)``, valid in the condensed phase only)
+            and ``regime_measured``: "condensed" when the mean inverse
+            participation ratio is at least 1/2 (a few centres carry each
+            density), else "spread".
 
         Examples
         --------
@@ -327,12 +329,7 @@ default="auto"
         h = self.bandwidth_
         reference = gaussian_regimes(self.n_effective_, bw.feature_variances(self.reference_, self.weights_))
         h_g_measured = h / math.sqrt(1.0 - ipr) if ipr < 1.0 else math.inf
-        if ipr >= 0.5:
-            measured = "condensed"
-        elif h < math.sqrt(2.0) * h_g_measured:
-            measured = "heavy-tailed"
-        else:
-            measured = "CLT"
+        measured = "condensed" if ipr >= 0.5 else "spread"
         return {
             "alpha": reference.alpha,
             "bandwidth": h,

@@ -216,7 +216,8 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, q_block, t_block, M
 def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
     """Smallest positive squared distance from each query row to the rows of Y.
 
-    Exact duplicates (distance 0) and the query's own index are skipped.
+    Duplicates (distance 0 up to the rounding of the GEMM identity, i.e. below
+    1e-12 (|q|^2 + |y|^2)) and the query's own index are skipped.
     """
     m = Q.shape[0]
     n = Y.shape[0]
@@ -239,7 +240,8 @@ def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
                 best = out[q0 + r]
                 for j in range(nt):
                     d2 = qs + ysq[t0 + j] - 2.0 * G[r, j]
-                    if d2 > 0.0 and d2 < best and t0 + j != own:
+                    tiny = 1e-12 * (qs + ysq[t0 + j])
+                    if d2 > tiny and d2 < best and t0 + j != own:
                         best = d2
                 out[q0 + r] = best
 

@@ -194,7 +194,8 @@ def query_subset(X, max_queries=MAX_QUERIES):
 
 
 def _prepare(X, dtype=np.float64):
-    Y = np.ascontiguousarray(X, dtype=dtype)
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.ascontiguousarray(X - X.mean(axis=0), dtype=dtype)
     ysq = np.einsum("ij,ij->i", Y, Y, dtype=np.float64)
     return Y, ysq
 

@@ -1,0 +1,128 @@
+"""Bandwidth rules, Biroli-Mezard regimes, diagnostics and dask scale-out."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import logsumexp
+
+from densest.kde import KernelDensity, bandwidth, regimes, score_samples_dask
+
+
+def test_scott_and_silverman_match_scipy_factors(rng):
+    X = rng.standard_normal((400, 3))
+    kde = stats.gaussian_kde(X.T)
+    assert bandwidth.scott_bandwidth(X) == pytest.approx(kde.scotts_factor() * bandwidth._spread(X, np.ones(400)))
+    assert bandwidth.silverman_bandwidth(X) == pytest.approx(
+        kde.silverman_factor() * bandwidth._spread(X, np.ones(400))
+    )
+
+
+def test_nn_rule_is_brute_force_mean_nn_distance(rng):
+    X = rng.standard_normal((300, 5))
+    D2 = ((X[:, None] - X[None]) ** 2).sum(-1)
+    np.fill_diagonal(D2, np.inf)
+    expected = math.sqrt(D2.min(1).mean() / 5)
+    assert bandwidth.nn_bandwidth(X) == pytest.approx(expected, rel=1e-10)
+    assert bandwidth.nn_bandwidth(X, n_jobs=2) == pytest.approx(expected, rel=1e-10)
+
+
+def test_nn_rule_ignores_duplicates(rng):
+    X = rng.standard_normal((50, 3))
+    assert bandwidth.nn_bandwidth(np.vstack([X, X])) == pytest.approx(bandwidth.nn_bandwidth(X))
+
+
+def test_loo_is_the_brute_force_leave_one_out(rng):
+    X = rng.standard_normal((150, 4))
+    hs = np.array([0.2, 0.5, 1.0, 2.0])
+    D2 = ((X[:, None] - X[None]) ** 2).sum(-1)
+    np.fill_diagonal(D2, np.inf)
+    expected = [np.mean(logsumexp(-D2 / (2 * h * h), axis=1) - math.log(149)
+                        - 2 * math.log(2 * math.pi * h * h)) for h in hs]  # fmt: skip
+    np.testing.assert_allclose(bandwidth.loo_log_likelihood(X, hs), expected, rtol=0, atol=1e-10)
+
+
+def test_loo_subset_is_row_order_invariant(rng):
+    X = rng.standard_normal((3000, 2))
+    idx = bandwidth.query_subset(X, 500)
+    perm = rng.permutation(3000)
+    idx_perm = bandwidth.query_subset(X[perm], 500)
+    np.testing.assert_array_equal(np.sort(perm[idx_perm]), idx)
+
+
+def test_loo_bandwidth_is_near_the_argmax(rng):
+    X = rng.standard_normal((400, 2))
+    h = bandwidth.loo_bandwidth(X)
+    grid = np.geomspace(h / 3, h * 3, 41)
+    ll = bandwidth.loo_log_likelihood(X, grid)
+    assert bandwidth.loo_log_likelihood(X, [h])[0] >= ll.max() - 1e-6
+
+
+def test_regime_values_match_the_derivation():
+    # alpha = 0.1: u* = 0.6527 solves u^2 - u - log u = 0.2
+    r = regimes.gaussian_regimes(math.exp(10.0), np.ones(100))
+    u = 0.6527
+    assert u * u - u - math.log(u) == pytest.approx(0.2, abs=1e-4)
+    assert r.h_g == pytest.approx(math.sqrt(u / (1 - u)), rel=1e-3)
+    assert r.h_opt == pytest.approx(math.sqrt(u * (1 + u)), rel=1e-3)
+    assert r.h_clt == pytest.approx(math.sqrt(2) * r.h_g)
+    assert r.kl_min_per_dim == pytest.approx(0.5 * (math.log(1 + u) - u + u * u), abs=1e-4)
+    assert r.regime(0.5) == "condensed" and r.regime(1.5) == "heavy-tailed" and r.regime(3) == "CLT"
+
+
+def test_regimes_scale_with_the_variances():
+    a = regimes.gaussian_regimes(1e4, np.ones(50))
+    b = regimes.gaussian_regimes(1e4, 9.0 * np.ones(50))
+    assert b.h_g == pytest.approx(3 * a.h_g) and b.h_opt == pytest.approx(3 * a.h_opt)
+    kl = regimes.gaussian_kl_per_dim(np.geomspace(0.3, 5, 200), 1e4, np.ones(50))
+    assert np.geomspace(0.3, 5, 200)[np.argmin(kl)] == pytest.approx(a.h_opt, rel=0.02)
+    with pytest.raises(ValueError, match="positive"):
+        regimes.gaussian_regimes(100, [1.0, 0.0])
+
+
+@pytest.mark.slow
+def test_default_rule_near_kl_optimum_in_high_dimension():
+    # d = 64, n = 4000 (alpha = 0.13): KL(h)/d = (E log p - E log p_hat(h))/d on fresh data.
+    rng = np.random.default_rng(5)
+    d, n = 64, 4000
+    X, T = rng.standard_normal((n, d)), rng.standard_normal((2000, d))
+    true_logp = stats.multivariate_normal(np.zeros(d)).logpdf(T).mean()
+
+    def kl(h):
+        return (true_logp - KernelDensity(bandwidth=h, n_jobs=-1).fit(X).score(T)) / d
+
+    grid = np.geomspace(0.7, 1.6, 19)
+    oracle = min(kl(h) for h in grid)
+    default = KernelDensity(n_jobs=-1).fit(X)
+    assert kl(default.bandwidth_) - oracle < 0.005
+    scott = KernelDensity(bandwidth="scott").fit(X).bandwidth_
+    assert kl(scott) - oracle > kl(default.bandwidth_) - oracle
+
+
+def test_diagnose_reports_regimes(rng):
+    X = rng.standard_normal((3000, 64))
+    Q = rng.standard_normal((200, 64))
+    low = KernelDensity(bandwidth=0.5).fit(X).diagnose(Q)
+    high = KernelDensity(bandwidth=4.0).fit(X).diagnose(Q)
+    assert low["regime"] == "condensed" and low["regime_measured"] == "condensed"
+    assert low["n_effective_median"] < 1.5
+    assert high["regime"] == "CLT" and high["n_effective_median"] > 100
+    assert high["regime_measured"] == "spread"
+    with pytest.raises(ValueError, match="Gaussian"):
+        KernelDensity(kernel="tophat").fit(X).diagnose(Q)
+
+
+def test_score_samples_dask_in_process_cluster(rng):
+    da = pytest.importorskip("dask.array")
+    distributed = pytest.importorskip("distributed")
+    X = rng.standard_normal((300, 4))
+    kde = KernelDensity(bandwidth=0.6).fit(X)
+    Q = rng.standard_normal((1000, 4))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:  # fmt: skip
+        with distributed.Client(cluster):
+            lazy = score_samples_dask(kde, da.from_array(Q, chunks=(128, 2)))
+            np.testing.assert_allclose(lazy.compute(), kde.score_samples(Q), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="2-D"):
+        score_samples_dask(kde, da.ones(5))
