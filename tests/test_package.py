@@ -97,3 +97,11 @@ def test_demo_lists_unavailable_families(capsys, tmp_path):
     assert main(["demo", "--family", "deep", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "not yet available" in out
+
+
+@pytest.mark.slow
+def test_demo_runs_the_kde_family(capsys, tmp_path):
+    assert main(["demo", "--family", "kde", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "bandwidth rules" in out and "finite log p" in out
+    assert (tmp_path / "kde_bandwidth_rules.png").exists()

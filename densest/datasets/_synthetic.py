@@ -1,0 +1,86 @@
+"""Synthetic data with known densities."""
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.utils import check_random_state
+
+from densest.utils.validation import check_n_samples
+
+
+def make_gaussian_mixture(n_samples=1000, n_features=2, *, n_components=3, separation=3.0,
+                          scale=1.0, random_state=None):  # fmt: skip
+    """Draw from an isotropic Gaussian mixture with random, well-separated means.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of points.
+    n_features : int, default=2
+        Dimension.
+    n_components : int, default=3
+        Number of equally weighted components.
+    separation : float, default=3.0
+        Standard deviation of the component means around the origin (in units of
+        ``scale``).
+    scale : float, default=1.0
+        Standard deviation of each component along every axis.
+    random_state : int, RandomState instance or None, default=None
+        Seed.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        The points.
+    y : ndarray of shape (n_samples,)
+        Component labels.
+    params : dict
+        ``means`` (n_components, n_features), ``scale`` and ``weights``, to pass to
+        :func:`gaussian_mixture_log_density`.
+
+    Examples
+    --------
+    >>> X, y, params = make_gaussian_mixture(100, 5, random_state=0)
+    >>> X.shape, gaussian_mixture_log_density(X, params).shape
+    ((100, 5), (100,))
+    """
+    n_samples = check_n_samples(n_samples)
+    n_features = check_n_samples(n_features, "n_features")
+    n_components = check_n_samples(n_components, "n_components")
+    if not (scale > 0 and separation >= 0):
+        raise ValueError("scale must be positive and separation non-negative.")
+    rng = check_random_state(random_state)
+    means = rng.standard_normal((n_components, n_features)) * separation * scale
+    y = rng.randint(n_components, size=n_samples)
+    X = means[y] + scale * rng.standard_normal((n_samples, n_features))
+    params = {"means": means, "scale": float(scale),
+              "weights": np.full(n_components, 1.0 / n_components)}  # fmt: skip
+    return X, y, params
+
+
+def gaussian_mixture_log_density(X, params):
+    """Exact log-density of the mixture returned by :func:`make_gaussian_mixture`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Points.
+    params : dict
+        As returned by :func:`make_gaussian_mixture`.
+
+    Returns
+    -------
+    log_density : ndarray of shape (n_samples,)
+        Finite even where the density underflows.
+
+    Examples
+    --------
+    >>> params = {"means": np.zeros((1, 1)), "scale": 1.0, "weights": np.ones(1)}
+    >>> round(float(gaussian_mixture_log_density([[0.0]], params)[0]), 4)
+    -0.9189
+    """
+    X = np.asarray(X, dtype=np.float64)
+    means, s, w = params["means"], params["scale"], params["weights"]
+    d = X.shape[1]
+    d2 = ((X[:, None, :] - means[None]) ** 2).sum(-1)
+    log_comp = -0.5 * d2 / s**2 - 0.5 * d * np.log(2 * np.pi * s**2)
+    return logsumexp(log_comp + np.log(w)[None, :], axis=1)
