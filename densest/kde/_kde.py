@@ -77,7 +77,7 @@ default="auto"
     scaling_ : ndarray of shape (n_features, n_features)
         Linear map applied to centred data: ``Z = (X - location_) @ scaling_``.
     log_det_scaling_ : float
-        log |det scaling_|, the Jacobian term.
+        Log of the absolute determinant of ``scaling_``, the Jacobian term.
     reference_ : ndarray of shape (n_points, n_features)
         The scaled kernel centres (rows with zero weight are dropped).
     weights_ : ndarray of shape (n_points,)
@@ -86,7 +86,7 @@ default="auto"
         Kish's effective sample size of the weights.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` has string column names.
 
     See Also
