@@ -229,7 +229,7 @@ def nn_bandwidth(X, sample_weight=None, *, max_queries=MAX_QUERIES, n_jobs=None)
     --------
     >>> X = np.random.default_rng(0).standard_normal((2000, 100))
     >>> round(nn_bandwidth(X), 2)
-    1.2
+    1.12
     """
     X, w = _check(X, sample_weight)
     Y, ysq = _prepare(X)
@@ -295,7 +295,7 @@ def gaussian_kl_bandwidth(X, sample_weight=None):
     --------
     >>> X = np.random.default_rng(0).standard_normal((5000, 64))
     >>> round(gaussian_kl_bandwidth(X), 2)
-    0.95
+    0.99
     """
     X, w = _check(X, sample_weight)
     return gaussian_regimes(effective_n(w), feature_variances(X, w)).h_opt
@@ -389,16 +389,17 @@ def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_qu
     h_nn = nn_bandwidth(X, w, max_queries=max_queries, n_jobs=n_jobs)
     h_sv = silverman_bandwidth(X, w)
     grid = np.geomspace(min(h_nn, h_sv) / 8.0, max(h_nn, h_sv) * 8.0, n_grid)
-    for _ in range(2):
-        ll = loo_log_likelihood(X, grid, w, kernel=kernel, max_queries=max_queries,
-                                n_jobs=n_jobs)  # fmt: skip
-        best = int(np.argmax(ll))
-        if not np.isfinite(ll[best]):
-            raise ValueError("The leave-one-out likelihood is -inf for every bandwidth tried.")
-        lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
-        h_best = grid[best]
-        grid = np.geomspace(lo, hi, n_grid)
-    return float(h_best)
+    best = _best_on_grid(X, grid, w, kernel, max_queries, n_jobs)
+    fine = np.geomspace(grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)], n_grid)
+    return float(fine[_best_on_grid(X, fine, w, kernel, max_queries, n_jobs)])
+
+
+def _best_on_grid(X, grid, w, kernel, max_queries, n_jobs):
+    ll = loo_log_likelihood(X, grid, w, kernel=kernel, max_queries=max_queries, n_jobs=n_jobs)
+    best = int(np.argmax(ll))
+    if not np.isfinite(ll[best]):
+        raise ValueError("The leave-one-out likelihood is -inf for every bandwidth tried.")
+    return best
 
 
 RULES = {

@@ -54,9 +54,10 @@ def fit_context(*, prefer_skip_nested_validation=True):
     Examples
     --------
     >>> from sklearn.base import BaseEstimator
+    >>> from numbers import Real
     >>> from densest.utils.validation import Interval, fit_context
     >>> class Model(BaseEstimator):
-    ...     _parameter_constraints = {"alpha": [Interval(float, 0, None, closed="left")]}
+    ...     _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="left")]}
     ...     def __init__(self, *, alpha=1.0):
     ...         self.alpha = alpha
     ...     @fit_context()
