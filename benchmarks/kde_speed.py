@@ -66,7 +66,7 @@ def exp_rate():
     """Fastest exp on this machine: densest's vectorised exp in a parallel Numba loop."""
     import numba
 
-    from densest.kde._kernels import FASTMATH, exp_nonpositive
+    from densest.kde._kernels import FASTMATH, exp_clamped
 
     @numba.njit(parallel=True, fastmath=FASTMATH)
     def sum_exp(a, reps):
@@ -74,7 +74,7 @@ def exp_rate():
         for t in numba.prange(reps):
             s = 0.0
             for i in range(a.shape[0]):
-                s += exp_nonpositive(a[i] - t * 1e-12)
+                s += exp_clamped(a[i] - t * 1e-12)
             total += s
         return total
 

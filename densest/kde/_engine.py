@@ -65,6 +65,11 @@ def log_kernel_norm(kernel, d, h):
     return c + d * log_h
 
 
+# Up to this dimension explicit differences beat a GEMM per tile (benchmarks/kde_speed.py
+# --direct-sweep) and they are exact where the GEMM identity |q|^2 + |y|^2 - 2 q.y cancels.
+DIRECT_MAX_D = 8
+
+
 def tile_sizes(m, d, n_threads, block_size):
     """(query rows, reference rows) per tile.
 
@@ -74,7 +79,7 @@ def tile_sizes(m, d, n_threads, block_size):
     has work.
     """
     if block_size == "auto":
-        q_block, t_block = (256, 1024) if d <= 32 else (512, 2048)
+        q_block, t_block = (256, 1024) if d <= DIRECT_MAX_D else (256, 256)
     else:
         q_block, t_block = int(block_size), 4 * int(block_size)
     per_thread = -(-m // max(n_threads, 1))
@@ -99,8 +104,8 @@ def _kernels():
     return _kernels
 
 
-def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, n_jobs=None,
-                      block_size="auto"):  # fmt: skip
+def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, want_s2=False,
+                      n_jobs=None, block_size="auto", direct=None):  # fmt: skip
     """Streaming log-sum-exp of log w_j + log K(|q - y_j| / h) for each query and h.
 
     Parameters
@@ -119,15 +124,21 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, n
         Kernel name.
     self_index : ndarray of shape (m,), int64, optional
         Row of Y to leave out for each query (-1 for none): leave-one-out.
+    want_s2 : bool, default=False
+        Whether S2 is needed (it costs a multiply-add per term).
     n_jobs : int or None
         Numba threads (sklearn semantics).
     block_size : "auto" or int
         Tile size (see :func:`tile_sizes`).
+    direct : bool or None
+        Distances from explicit differences (True) or from one GEMM per tile
+        (False); None: explicit differences when ``d <= DIRECT_MAX_D``.
 
     Returns
     -------
     M, S, S2 : ndarray of shape (m, k)
-        Running maximum, sum of exp(a - M) and of exp(2(a - M)).
+        Reference (the running maximum, renormalised), sum of exp(a - M) and, if
+        ``want_s2``, of exp(2(a - M)); S2 is meaningless otherwise.
     """
     kern = _kernels()
     m, d = Q.shape
@@ -142,8 +153,10 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, n
     with numba_threads(n_jobs) as n_threads, _one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
         func = kern.tile_sums_parallel if n_threads > 1 else kern.tile_sums_serial
-        func(Q, qsq, Y, ysq, logw, cs, kern.KERNEL_IDS[kernel], self_index, q_block, t_block,
-             M, S, S2)  # fmt: skip
+        if direct is None:
+            direct = d <= DIRECT_MAX_D
+        func(Q, qsq, Y, ysq, logw, cs, kern.KERNEL_IDS[kernel], self_index, int(direct),
+             int(want_s2), q_block, t_block, M, S, S2)  # fmt: skip
     return M, S, S2
 
 

@@ -220,8 +220,8 @@ default="auto"
         Z = (X - self.location_) @ self.scaling_
         return np.ascontiguousarray(Z, dtype=self.dtype)
 
-    def _lse(self, Z, bandwidths):
-        kwargs = {"n_jobs": self.n_jobs, "block_size": self.block_size}
+    def _lse(self, Z, bandwidths, want_s2=False):
+        kwargs = {"n_jobs": self.n_jobs, "block_size": self.block_size, "want_s2": want_s2}
         args = (self.reference_, self._ref_sq, self._log_weights, bandwidths, self.kernel)
         if not self.progress:
             return log_sum_exp_terms(Z, *args, **kwargs)
@@ -323,7 +323,7 @@ default="auto"
         if self.kernel != "gaussian":
             raise ValueError("diagnose() is defined for the Gaussian kernel only.")
         Z = self._transform(X)
-        _, S, S2 = self._lse(Z, np.array([self.bandwidth_]))
+        _, S, S2 = self._lse(Z, np.array([self.bandwidth_]), want_s2=True)
         n_eff = S[:, 0] ** 2 / S2[:, 0]
         ipr = float(np.mean(1.0 / n_eff))
         h = self.bandwidth_

@@ -8,11 +8,14 @@ The engine evaluates, for every query row ``x`` and every value ``c_k = 1/(2h_k^
 
     L_k(x) = log sum_j exp(a_jk),   a_jk = log w_j + log K_k(|x - y_j|^2)
 
-over tiles of the reference set. Per (query tile, reference tile) one BLAS GEMM
-gives the inner products, squared distances follow from the stored norms, and one
-fused pass keeps, per query and bandwidth, the running maximum ``M``, the sum
-``S = sum exp(a - M)`` and ``S2 = sum exp(2(a - M))`` (which gives the effective
-number of contributing points, ``S^2/S2``). No n x m array is formed.
+over tiles of the reference set. Per (query tile, reference tile), squared
+distances come from explicit differences (small d) or from one BLAS GEMM and the
+stored norms; then one vectorised sweep per query row and bandwidth adds
+``exp(a - M)`` (and, for diagnostics, its square) to the running sums ``S`` and
+``S2``, with the running maximum ``M`` as reference. A tile whose terms rise
+far above ``M`` (detected by overflow of the checked sums) is redone exactly
+with its own maximum. ``S^2/S2`` is the effective number of contributing points.
+No n x m array is formed.
 
 Each parallel kernel has a serial twin compiled from the same Python function;
 the estimator runs the twin when one thread is requested, so the threading layer
@@ -70,16 +73,17 @@ def _float64_as_int64(typingctx, x):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def exp_nonpositive(x):
-    """exp(x) for x <= 0, branch-free so that loops over it vectorise.
+def exp_clamped(x):
+    """exp(x) for x in [-708, 709], clamped there, branch-free so that loops vectorise.
 
     Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, a degree-11 Taylor polynomial
-    (truncation < 1e-14 relative) and 2**k built from its bit pattern.  Arguments
-    below -708 are clamped there, so the result is at most 3.3e-308 instead of a
-    subnormal or zero: negligible beside the maximum term of a log-sum-exp, which
-    is exp(0) = 1.  NaN propagates.
+    (relative error < 4e-14 over the whole range) and 2**k built from its bit
+    pattern.  Below -708 the result is 3.3e-308 instead of a subnormal or zero:
+    negligible beside a log-sum-exp whose reference term is exp(0) = 1.  Above
+    709 it is 8.2e307, whose square overflows, which is how callers detect it.
+    NaN propagates.
     """
-    x = max(x, -708.0)
+    x = min(max(x, -708.0), 709.0)
     kf = np.floor(x * _LOG2E + 0.5)
     r = (x - kf * _LN2_HI) - kf * _LN2_LO
     p = 1.0 / 39916800.0
@@ -136,7 +140,7 @@ def _merge(M, S, S2, r, k, m_b, s_b, s2_b):
 
 @numba.njit(fastmath=FASTMATH, inline="always")
 def _gaussian_row(d2, logw, c, nt):
-    """Max, sum of exp and sum of exp squared of logw - c * d2 over one tile row."""
+    """Exact max, sum of exp and sum of exp squared of logw - c * d2 over one tile row."""
     m_b = -np.inf
     for j in range(nt):
         m_b = max(m_b, logw[j] - c * d2[j])
@@ -144,10 +148,52 @@ def _gaussian_row(d2, logw, c, nt):
     s2_b = 0.0
     if m_b > -np.inf:
         for j in range(nt):
-            e = exp_nonpositive(logw[j] - c * d2[j] - m_b)
+            e = exp_clamped(logw[j] - c * d2[j] - m_b)
             s_b += e
             s2_b += e * e
     return m_b, s_b, s2_b
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _gaussian_sums(d2, logw, c, ref, nt, want_s2):
+    """Sums of exp(logw - c * d2 - ref) (and of its square) in one vectorised sweep."""
+    s_b = 0.0
+    s2_b = 0.0
+    if want_s2:
+        for j in range(nt):
+            e = exp_clamped(logw[j] - c * d2[j] - ref)
+            s_b += e
+            s2_b += e * e
+    else:
+        for j in range(nt):
+            s_b += exp_clamped(logw[j] - c * d2[j] - ref)
+    return s_b, s2_b
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _gaussian_update(d2, logw, c, nt, want_s2, M, S, S2, r, k):
+    """Add one tile row to the running log-sum-exp of query r and bandwidth k.
+
+    The running maximum ``M`` serves as the reference, so one sweep suffices:
+    terms more than 708 below it are clamped to 3e-308 (negligible, since
+    ``S >= 1``), and a term more than ~350 above it overflows the checked sums,
+    in which case the tile is redone exactly with its own maximum.  ``S`` is
+    renormalised to 1 when it grows large, so the reference follows the data.
+    """
+    ref = M[r, k]
+    if ref > -np.inf:
+        s_b, s2_b = _gaussian_sums(d2, logw, c, ref, nt, want_s2)
+        if s_b <= 1e300 and s2_b <= 1e300:
+            total = S[r, k] + s_b
+            S2[r, k] += s2_b
+            if total > 1e30:
+                M[r, k] = ref + math.log(total)
+                S2[r, k] = S2[r, k] / total / total
+                total = 1.0
+            S[r, k] = total
+            return
+    m_b, s_b, s2_b = _gaussian_row(d2, logw, c, nt)
+    _merge(M, S, S2, r, k, m_b, s_b, s2_b)
 
 
 @numba.njit(inline="always")
@@ -168,22 +214,76 @@ def _generic_row(d2, logw, c, nt, kernel):
     return m_b, s_b, s2_b
 
 
-def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, q_block, t_block, M, S, S2):
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _transpose_tile(Y, t0, nt, yt):
+    """Copy rows t0:t0+nt of Y, transposed and in float64, into yt[:, :nt]."""
+    for j in range(nt):
+        for f in range(Y.shape[1]):
+            yt[f, j] = Y[t0 + j, f]
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _direct_row(q, yt, nt, d2):
+    """Squared distances from q (float64) to the transposed tile, by explicit differences.
+
+    Four features per sweep over d2 (eight flops per element and sweep), then
+    the remaining features one per sweep.
+    """
+    for j in range(nt):
+        d2[j] = 0.0
+    d4 = yt.shape[0] // 4 * 4
+    for f in range(0, d4, 4):
+        q0 = q[f]
+        q1 = q[f + 1]
+        q2 = q[f + 2]
+        q3 = q[f + 3]
+        r0 = yt[f]
+        r1 = yt[f + 1]
+        r2 = yt[f + 2]
+        r3 = yt[f + 3]
+        for j in range(nt):
+            a = q0 - r0[j]
+            b = q1 - r1[j]
+            c = q2 - r2[j]
+            e = q3 - r3[j]
+            d2[j] += (a * a + b * b) + (c * c + e * e)
+    for f in range(d4, yt.shape[0]):
+        qf = q[f]
+        row = yt[f]
+        for j in range(nt):
+            diff = qf - row[j]
+            d2[j] += diff * diff
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _gemm_row(qs, ys, g, nt, d2):
+    """Squared distances from the inner products g and the squared norms."""
+    for j in range(nt):
+        d2[j] = max(qs + ys[j] - 2.0 * g[j], 0.0)
+
+
+def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_block, t_block,
+               M, S, S2):  # fmt: skip
     """Blocked log-sum-exp engine (compiled below as a parallel kernel and its serial twin).
 
     Parameters: Q (m, d), qsq (m,) squared norms of Q in float64, Y (n, d),
     ysq (n,), logw (n,) log weights, cs (k,) values of 1/(2h^2), kernel id,
-    self_index (m,) index into Y to leave out for each query (-1: none), tile
-    sizes, and the outputs M, S, S2 (m, k), filled in place.
+    self_index (m,) index into Y to leave out for each query (-1: none),
+    direct (1: distances from explicit differences, for small d; 0: one BLAS
+    GEMM per tile), want_s2 (0: S2 is not needed and its
+    values are then meaningless), tile sizes,
+    and the outputs M, S, S2 (m, k), filled in place.
     """
-    m = Q.shape[0]
+    m, d = Q.shape
     n = Y.shape[0]
     n_q_tiles = (m + q_block - 1) // q_block
     for qt in numba.prange(n_q_tiles):
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
-        buf = np.empty(nq * t_block, dtype=Q.dtype)
+        buf = np.empty(1 if direct else nq * t_block, dtype=Q.dtype)
+        yt = np.empty((d if direct else 0, t_block), dtype=np.float64)
+        q64 = np.empty(d if direct else 0, dtype=np.float64)
         d2 = np.empty(t_block, dtype=np.float64)
         for r in range(nq):
             for k in range(cs.shape[0]):
@@ -193,24 +293,27 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, q_block, t_block, M
         for t0 in range(0, n, t_block):
             t1 = min(t0 + t_block, n)
             nt = t1 - t0
-            G = buf[: nq * nt].reshape((nq, nt))
-            np.dot(Q[q0:q1], Y[t0:t1].T, G)
+            G = buf[: 0 if direct else nq * nt].reshape((0 if direct else nq, nt))
+            if direct:
+                _transpose_tile(Y, t0, nt, yt)
+            else:
+                np.dot(Q[q0:q1], Y[t0:t1].T, G)
             lw = logw[t0:t1]
-            ys = ysq[t0:t1]
             for r in range(nq):
-                qs = qsq[q0 + r]
-                g = G[r]
-                for j in range(nt):
-                    d2[j] = max(qs + ys[j] - 2.0 * g[j], 0.0)
+                if direct:
+                    q64[:] = Q[q0 + r]
+                    _direct_row(q64, yt, nt, d2)
+                else:
+                    _gemm_row(qsq[q0 + r], ysq[t0:t1], G[r], nt, d2)
                 own = self_index[q0 + r]
                 if t0 <= own < t1:
                     d2[own - t0] = np.inf
                 for k in range(cs.shape[0]):
                     if kernel == GAUSSIAN:
-                        m_b, s_b, s2_b = _gaussian_row(d2, lw, cs[k], nt)
+                        _gaussian_update(d2, lw, cs[k], nt, want_s2, M, S, S2, q0 + r, k)
                     else:
                         m_b, s_b, s2_b = _generic_row(d2, lw, cs[k], nt, kernel)
-                    _merge(M, S, S2, q0 + r, k, m_b, s_b, s2_b)
+                        _merge(M, S, S2, q0 + r, k, m_b, s_b, s2_b)
 
 
 def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
@@ -256,7 +359,7 @@ def _signatures(body):
         out1 = types.Array(types.float64, 1, "C")
         if body is _tile_sums:
             sigs.append(types.void(mat, vec, mat, vec, vec, vec, types.int64, idx, types.int64,
-                                   types.int64, out2, out2, out2))  # fmt: skip
+                                   types.int64, types.int64, types.int64, out2, out2, out2))  # fmt: skip
         else:
             sigs.append(types.void(mat, vec, mat, vec, idx, types.int64, types.int64, out1))
     return sigs
