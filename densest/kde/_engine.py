@@ -192,3 +192,47 @@ def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size=
         func = kern.nearest_sq_parallel if n_threads > 1 else kern.nearest_sq_serial
         func(Q, qsq, Y, ysq, self_index, q_block, t_block, out)
     return out
+
+
+def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=None, n_jobs=None,
+                       block_size="auto"):  # fmt: skip
+    """Gaussian log-sum-exp for bandwidth chains ``c = c_base * 2^l``, l < n_levels.
+
+    One exponential per pair and chain: each level squares the previous level's
+    terms, so a grid of q chains of L levels costs q exponentials and q (L - 1)
+    multiplications per pair instead of q L exponentials.
+
+    Parameters
+    ----------
+    Q, Y, ysq, self_index, n_jobs, block_size
+        As in :func:`log_sum_exp_terms`.
+    log_weights : ndarray of shape (n,)
+        Log weights, spanning at most 100 nats (the caller checks).
+    c_bases : ndarray of shape (q,)
+        Values of 1 / (2 h^2) starting each chain.
+    n_levels : int
+        Chain length L (at most 10: each squaring doubles the relative rounding).
+
+    Returns
+    -------
+    log_sums : ndarray of shape (m, q, L)
+        ``log sum_j w_j exp(-c_base 2^l |q_i - y_j|^2)``.
+    """
+    kern = _kernels()
+    m, d = Q.shape
+    qsq = np.einsum("ij,ij->i", Q, Q, dtype=np.float64)
+    if self_index is None:
+        self_index = np.full(m, -1, dtype=np.int64)
+    c_bases = np.ascontiguousarray(c_bases, dtype=np.float64)
+    top = float(np.max(log_weights))
+    wrel = np.exp(log_weights - top)
+    dref = np.empty(m)
+    S = np.empty((m, len(c_bases), int(n_levels)))
+    with numba_threads(n_jobs) as n_threads, _one_blas_thread():
+        q_block, t_block = tile_sizes(m, d, n_threads, block_size)
+        func = kern.chain_sums_parallel if n_threads > 1 else kern.chain_sums_serial
+        func(Q, qsq, Y, ysq, wrel, c_bases, self_index, int(d <= DIRECT_MAX_D), q_block, t_block,
+             dref, S)  # fmt: skip
+    cs = c_bases[:, None] * 2.0 ** np.arange(n_levels)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return top - cs[None] * dref[:, None, None] + np.log(S)

@@ -316,6 +316,111 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
                         _merge(M, S, S2, q0 + r, k, m_b, s_b, s2_b)
 
 
+# Terms of a doubling chain are floored here so that squaring never produces subnormals
+# (slow on x86); 1e-150 relative to sums that are at least exp(-100) is negligible.
+_CHAIN_FLOOR = 1e-150
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _row_min(d2, nt):
+    m = np.inf
+    for j in range(nt):
+        m = min(m, d2[j])
+    return m
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _chain_row(d2, wrel, nt, dref, c_base, u, sums):
+    """Add w * exp(-2^l c_base (d2 - dref)) over one tile row to sums[l], l = 0..L-1.
+
+    One exponential per term for the whole chain; each level squares the previous
+    one. Two levels per sweep over the buffer u, which holds the next level.
+    """
+    n_levels = sums.shape[0]
+    acc0 = 0.0
+    acc1 = 0.0
+    for j in range(nt):
+        e = exp_clamped(-c_base * (d2[j] - dref))
+        acc0 += wrel[j] * e
+        e = max(e * e, _CHAIN_FLOOR)
+        acc1 += wrel[j] * e
+        u[j] = max(e * e, _CHAIN_FLOOR)
+    sums[0] += acc0
+    if n_levels > 1:
+        sums[1] += acc1
+    for level in range(2, n_levels, 2):
+        acc0 = 0.0
+        acc1 = 0.0
+        for j in range(nt):
+            e = u[j]
+            acc0 += wrel[j] * e
+            e = max(e * e, _CHAIN_FLOOR)
+            acc1 += wrel[j] * e
+            u[j] = max(e * e, _CHAIN_FLOOR)
+        sums[level] += acc0
+        if level + 1 < n_levels:
+            sums[level + 1] += acc1
+
+
+def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_block, dref, S):
+    """Gaussian log-sum-exp over doubling chains of bandwidths: c = c_base * 2^l.
+
+    Parameters as in _tile_sums, plus wrel (n,) weights divided by their maximum
+    (all at least exp(-100): the caller checks), c_bases (q,), and the outputs
+    dref (m,), each query's smallest squared distance, and S (m, q, L) with
+    S[i, b, l] = sum_j wrel_j exp(-c_b 2^l (d2_ij - dref_i)).  The reference
+    distance drops whenever a tile holds a nearer point, and the sums so far are
+    rescaled, so no term exceeds 1 and the largest is at least exp(-100).
+    """
+    m, d = Q.shape
+    n = Y.shape[0]
+    n_levels = S.shape[2]
+    n_q_tiles = (m + q_block - 1) // q_block
+    for qt in numba.prange(n_q_tiles):
+        q0 = qt * q_block
+        q1 = min(q0 + q_block, m)
+        nq = q1 - q0
+        buf = np.empty(1 if direct else nq * t_block, dtype=Q.dtype)
+        yt = np.empty((d if direct else 0, t_block), dtype=np.float64)
+        q64 = np.empty(d if direct else 0, dtype=np.float64)
+        d2 = np.empty(t_block, dtype=np.float64)
+        u = np.empty(t_block, dtype=np.float64)
+        for r in range(nq):
+            dref[q0 + r] = np.inf
+            S[q0 + r] = 0.0
+        for t0 in range(0, n, t_block):
+            t1 = min(t0 + t_block, n)
+            nt = t1 - t0
+            G = buf[: 0 if direct else nq * nt].reshape((0 if direct else nq, nt))
+            if direct:
+                _transpose_tile(Y, t0, nt, yt)
+            else:
+                np.dot(Q[q0:q1], Y[t0:t1].T, G)
+            for r in range(nq):
+                if direct:
+                    q64[:] = Q[q0 + r]
+                    _direct_row(q64, yt, nt, d2)
+                else:
+                    _gemm_row(qsq[q0 + r], ysq[t0:t1], G[r], nt, d2)
+                own = self_index[q0 + r]
+                if t0 <= own < t1:
+                    d2[own - t0] = np.inf
+                tile_min = _row_min(d2, nt)
+                if tile_min == np.inf:
+                    continue
+                if tile_min < dref[q0 + r]:
+                    if dref[q0 + r] < np.inf:
+                        gap = dref[q0 + r] - tile_min
+                        for b in range(c_bases.shape[0]):
+                            c = c_bases[b]
+                            for level in range(n_levels):
+                                S[q0 + r, b, level] *= math.exp(-c * gap)
+                                c *= 2.0
+                    dref[q0 + r] = tile_min
+                for b in range(c_bases.shape[0]):
+                    _chain_row(d2, wrel[t0:t1], nt, dref[q0 + r], c_bases[b], u, S[q0 + r, b])
+
+
 def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
     """Smallest positive squared distance from each query row to the rows of Y.
 
@@ -357,7 +462,11 @@ def _signatures(body):
         idx = types.Array(types.int64, 1, "C", readonly=True)
         out2 = types.Array(types.float64, 2, "C")
         out1 = types.Array(types.float64, 1, "C")
-        if body is _tile_sums:
+        if body is _chain_sums:
+            out3 = types.Array(types.float64, 3, "C")
+            sigs.append(types.void(mat, vec, mat, vec, vec, vec, idx, types.int64, types.int64,
+                                   types.int64, out1, out3))  # fmt: skip
+        elif body is _tile_sums:
             sigs.append(types.void(mat, vec, mat, vec, vec, vec, types.int64, idx, types.int64,
                                    types.int64, types.int64, types.int64, out2, out2, out2))  # fmt: skip
         else:
@@ -379,3 +488,5 @@ tile_sums_parallel = _compile(_tile_sums, parallel=True)
 tile_sums_serial = _compile(_tile_sums, parallel=False)
 nearest_sq_parallel = _compile(_nearest_sq, parallel=True)
 nearest_sq_serial = _compile(_nearest_sq, parallel=False)
+chain_sums_parallel = _compile(_chain_sums, parallel=True)
+chain_sums_serial = _compile(_chain_sums, parallel=False)

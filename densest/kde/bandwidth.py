@@ -14,7 +14,8 @@ them are scale-equivariant: ``rule(c * X) == c * rule(X)`` (scikit-learn's
   Biroli & Mezard for Gaussian data with the data's per-feature variances.
 - :func:`loo_bandwidth`: maximises the exact leave-one-out log-likelihood over a
   grid of bandwidths, all evaluated in one pass over the pairwise distances
-  (:func:`loo_log_likelihood`).
+  (:func:`loo_log_likelihood`); a grid of doubling chains (:func:`chain_grid`)
+  needs one exponential per pair and chain instead of one per bandwidth.
 - :func:`auto_bandwidth` (the default of :class:`~densest.kde.KernelDensity`):
   ``max(nn, silverman)``, right in both limits: Silverman's rule is near-optimal
   in low dimension and undersmooths in high dimension, where the nearest-neighbour
@@ -30,7 +31,12 @@ import math
 
 import numpy as np
 
-from densest.kde._engine import log_kernel_norm, log_sum_exp_terms, nearest_sq_distances
+from densest.kde._engine import (
+    log_kernel_norm,
+    log_sum_exp_chains,
+    log_sum_exp_terms,
+    nearest_sq_distances,
+)
 from densest.kde.regimes import gaussian_regimes
 
 MAX_QUERIES = 2000
@@ -301,13 +307,77 @@ def gaussian_kl_bandwidth(X, sample_weight=None):
     return gaussian_regimes(effective_n(w), feature_variances(X, w)).h_opt
 
 
+def chain_grid(h_max, n_grid=30, n_chains=3):
+    """Decreasing log-spaced bandwidths made of doubling chains in 1 / (2 h^2).
+
+    Consecutive bandwidths differ by the factor ``2^(1/(2 n_chains))`` (1.12 for
+    three chains), so the grid spans ``2^((n_grid - 1) / (2 n_chains))`` (28.5 for
+    30 values). Because every value of ``c = 1/(2h^2)`` is twice another one (or
+    starts a chain), :func:`loo_log_likelihood` evaluates such a grid with one
+    exponential per pair and chain, the other levels by squaring.
+
+    Parameters
+    ----------
+    h_max : float
+        Largest bandwidth.
+    n_grid : int, default=30
+        Number of values, a multiple of ``n_chains`` with at most 10 per chain.
+    n_chains : int, default=3
+        Number of chains.
+
+    Returns
+    -------
+    grid : ndarray of shape (n_grid,)
+        Bandwidths, decreasing from ``h_max``.
+
+    Examples
+    --------
+    >>> grid = chain_grid(1.0, n_grid=6, n_chains=2)
+    >>> np.round(grid, 3)
+    array([1.   , 0.841, 0.707, 0.595, 0.5  , 0.42 ])
+    """
+    if n_grid % n_chains or n_grid // n_chains > MAX_CHAIN_LEVELS:
+        raise ValueError(f"n_grid={n_grid} must be a multiple of n_chains={n_chains} "
+                         f"with at most {MAX_CHAIN_LEVELS} values per chain.")  # fmt: skip
+    c = 0.5 / h_max**2 * 2.0 ** (np.arange(n_grid) / n_chains)
+    return 1.0 / np.sqrt(2.0 * c)
+
+
+# Each squaring doubles a term's relative rounding error, so chains stay short.
+MAX_CHAIN_LEVELS = 10
+# Chain members may differ from exact doubling by this relative amount (a few ulps
+# of the h -> c round trip); the error in a log-density is then below 1e-12.
+_CHAIN_RTOL = 4e-15
+
+
+def _as_chains(bandwidths):
+    """(c_bases, n_levels, order) if the grid is a set of doubling chains, else None.
+
+    ``order[b, l]`` is the position in ``bandwidths`` of ``c_bases[b] * 2^l``.
+    """
+    c = 0.5 / bandwidths**2
+    order = np.argsort(c, kind="stable")
+    c_sorted = c[order]
+    n_chains = int(np.sum(c_sorted < 2.0 * c_sorted[0] * (1.0 - _CHAIN_RTOL)))
+    if len(c) % n_chains or len(c) // n_chains > MAX_CHAIN_LEVELS:
+        return None
+    table = c_sorted.reshape(-1, n_chains).T  # table[b, l]
+    bases = table[:, :1]
+    expected = bases * 2.0 ** np.arange(table.shape[1])
+    if not np.allclose(table, expected, rtol=_CHAIN_RTOL, atol=0.0):
+        return None
+    return np.ascontiguousarray(bases[:, 0]), table.shape[1], order.reshape(-1, n_chains).T
+
+
 def loo_log_likelihood(X, bandwidths, sample_weight=None, *, kernel="gaussian",
                        max_queries=MAX_QUERIES, n_jobs=None):  # fmt: skip
     """Exact mean leave-one-out log-likelihood for each bandwidth, in one pass.
 
-    The pairwise distances are computed once; only the exponential pass is repeated
-    per bandwidth. Each held-out point is left out of its own density exactly (its
-    term is skipped, not subtracted).
+    The pairwise distances are computed once; only the exponential sweep is
+    repeated per bandwidth, or, for a Gaussian grid of doubling chains
+    (:func:`chain_grid`) and weights within a factor e^100 of each other, per
+    chain, the other levels following by squaring. Each held-out point is left
+    out of its own density exactly (its term is skipped, not subtracted).
 
     Parameters
     ----------
@@ -341,12 +411,22 @@ def loo_log_likelihood(X, bandwidths, sample_weight=None, *, kernel="gaussian",
     bandwidths = np.asarray(bandwidths, dtype=np.float64).ravel()
     Y, ysq = _prepare(X)
     index = query_subset(Y, max_queries)
+    Q = np.ascontiguousarray(Y[index])
     logw = np.log(w)
-    M, S, _ = log_sum_exp_terms(np.ascontiguousarray(Y[index]), Y, ysq, logw, bandwidths,
-                                kernel, self_index=index, n_jobs=n_jobs)  # fmt: skip
+    chains = _as_chains(bandwidths) if kernel == "gaussian" else None
+    if chains is not None and np.ptp(logw) <= 100.0:
+        c_bases, n_levels, order = chains
+        log_sums = log_sum_exp_chains(Q, Y, ysq, logw, c_bases, n_levels, self_index=index,
+                                      n_jobs=n_jobs)  # fmt: skip
+        lse = np.empty((len(index), len(bandwidths)))
+        lse[:, order.ravel()] = log_sums.reshape(len(index), -1)
+    else:
+        M, S, _ = log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, self_index=index,
+                                    n_jobs=n_jobs)  # fmt: skip
+        with np.errstate(divide="ignore"):
+            lse = M + np.log(S)
     log_rest = np.log(w.sum() - w[index])
-    with np.errstate(divide="ignore"):
-        logp = M + np.log(S) - log_rest[:, None] - log_kernel_norm(kernel, X.shape[1], bandwidths)
+    logp = lse - log_rest[:, None] - log_kernel_norm(kernel, X.shape[1], bandwidths)
     return np.average(logp, axis=0, weights=w[index])
 
 
@@ -354,10 +434,12 @@ def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_qu
                   n_jobs=None):  # fmt: skip
     """Bandwidth maximising the exact leave-one-out log-likelihood.
 
-    A log-spaced grid of ``n_grid`` values spans a factor of 8 below the smaller
-    and above the larger of the nearest-neighbour and Silverman rules; a second
-    grid of ``n_grid`` values refines between the neighbours of the best value.
-    Each grid costs one pass over the pairwise distances.
+    A :func:`chain_grid` of ``n_grid`` values (steps of 12 %, spanning a factor
+    28.5) starts at four times the larger of the nearest-neighbour and Silverman
+    rules; while the best value sits at an end, the grid moves that way (at most
+    four times). A
+    parabola in log h through the best value and its neighbours refines it, and
+    the better of the vertex and the best grid value is returned.
 
     Parameters
     ----------
@@ -368,7 +450,7 @@ def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_qu
     kernel : str, default="gaussian"
         Kernel name.
     n_grid : int, default=30
-        Grid size of each of the two passes.
+        Grid size, a multiple of 3 up to 30.
     max_queries : int, default=2000
         Number of held-out points.
     n_jobs : int or None
@@ -387,19 +469,42 @@ def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_qu
     """
     X, w = _check(X, sample_weight)
     h_nn = nn_bandwidth(X, w, max_queries=max_queries, n_jobs=n_jobs)
-    h_sv = silverman_bandwidth(X, w)
-    grid = np.geomspace(min(h_nn, h_sv) / 8.0, max(h_nn, h_sv) * 8.0, n_grid)
-    best = _best_on_grid(X, grid, w, kernel, max_queries, n_jobs)
-    fine = np.geomspace(grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)], n_grid)
-    return float(fine[_best_on_grid(X, fine, w, kernel, max_queries, n_jobs)])
+    h_top = 4.0 * max(h_nn, silverman_bandwidth(X, w))
 
+    def loglik(hs):
+        return loo_log_likelihood(X, hs, w, kernel=kernel, max_queries=max_queries, n_jobs=n_jobs)
 
-def _best_on_grid(X, grid, w, kernel, max_queries, n_jobs):
-    ll = loo_log_likelihood(X, grid, w, kernel=kernel, max_queries=max_queries, n_jobs=n_jobs)
-    best = int(np.argmax(ll))
+    for _ in range(_MAX_GRID_MOVES):
+        grid = chain_grid(h_top, n_grid)
+        ll = loglik(grid)
+        best = int(np.argmax(ll))
+        if best == len(grid) - 1:
+            h_top = grid[-1]
+        elif best == 0 and np.isfinite(ll[0]):
+            h_top = grid[0] ** 2 / grid[-1]
+        else:
+            break
     if not np.isfinite(ll[best]):
         raise ValueError("The leave-one-out likelihood is -inf for every bandwidth tried.")
-    return best
+    if best in (0, len(grid) - 1) or not np.all(np.isfinite(ll[best - 1:best + 2])):
+        return float(grid[best])
+    vertex = _parabola_vertex(np.log(grid[best - 1:best + 2]), ll[best - 1:best + 2])
+    h_vertex = math.exp(vertex)
+    return float(h_vertex) if loglik([h_vertex])[0] > ll[best] else float(grid[best])
+
+
+_MAX_GRID_MOVES = 4
+
+
+def _parabola_vertex(x, y):
+    """Abscissa of the vertex of the parabola through three points (x[1] maximal)."""
+    d1, d2 = x[0] - x[1], x[2] - x[1]
+    f1, f2 = y[0] - y[1], y[2] - y[1]
+    denom = d1 * f2 - d2 * f1
+    if denom == 0.0:
+        return x[1]
+    offset = 0.5 * (d1 * d1 * f2 - d2 * d2 * f1) / denom
+    return x[1] + min(max(offset, min(d1, d2)), max(d1, d2))
 
 
 RULES = {

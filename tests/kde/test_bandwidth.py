@@ -43,6 +43,73 @@ def test_loo_is_the_brute_force_leave_one_out(rng):
     np.testing.assert_allclose(bandwidth.loo_log_likelihood(X, hs), expected, rtol=0, atol=1e-10)
 
 
+def brute_force_loo(X, hs, w):
+    D2 = ((X[:, None] - X[None]) ** 2).sum(-1)
+    np.fill_diagonal(D2, np.inf)
+    d = X.shape[1]
+    out = []
+    for h in hs:
+        lse = logsumexp(-D2 / (2 * h * h) + np.log(w)[None, :], axis=1)
+        logp = lse - np.log(w.sum() - w) - 0.5 * d * math.log(2 * math.pi * h * h)
+        out.append(np.average(logp, weights=w))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("d", [3, 24])
+def test_loo_on_a_chain_grid_is_the_brute_force_leave_one_out(d, rng):
+    # Doubling chains (one exponential per chain, squaring for the other levels),
+    # weighted, on the direct-difference path (d = 3) and the GEMM path (d = 24);
+    # the grid reaches bandwidths where most terms underflow.
+    X = rng.standard_normal((200, d)) * rng.uniform(0.5, 2.0, d)
+    w = rng.uniform(0.2, 3.0, 200)
+    hs = bandwidth.chain_grid(4.0 * math.sqrt(d))
+    assert bandwidth._as_chains(hs) is not None
+    got = bandwidth.loo_log_likelihood(X, hs, w)
+    np.testing.assert_allclose(got, brute_force_loo(X, hs, w), rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("d", [3, 12])
+def test_chains_follow_ever_nearer_tiles(d, rng):
+    # Small tiles of points ever nearer to the query: the reference distance drops
+    # tile after tile and the sums so far must be rescaled each time.
+    from densest.kde._engine import log_sum_exp_chains
+
+    d2 = np.cumsum(rng.uniform(0.0, 3.0, 300))[::-1]
+    u = rng.standard_normal((300, d))
+    X = np.sqrt(d2)[:, None] * u / np.linalg.norm(u, axis=1, keepdims=True)
+    logw = rng.uniform(-3.0, 3.0, 300)
+    c_bases = np.array([0.01, 0.013])
+    got = log_sum_exp_chains(np.zeros((1, d)), X, (X * X).sum(1), logw, c_bases, 8, block_size=2)
+    cs = c_bases[:, None] * 2.0 ** np.arange(8)
+    expected = logsumexp(logw[None, None, :] - cs[..., None] * d2, axis=-1)
+    np.testing.assert_allclose(got[0], expected, rtol=0, atol=1e-10)
+
+
+def test_chain_detection():
+    grid = bandwidth.chain_grid(1.0, n_grid=12, n_chains=4)
+    chains = bandwidth._as_chains(grid[::-1].copy())
+    assert chains is not None
+    c_bases, n_levels, order = chains
+    assert (len(c_bases), n_levels) == (4, 3)
+    np.testing.assert_allclose(0.5 / grid[::-1][order] ** 2,
+                               c_bases[:, None] * 2.0 ** np.arange(3), rtol=1e-14)  # fmt: skip
+    assert bandwidth._as_chains(np.geomspace(0.1, 1.0, 12)) is None
+    assert bandwidth._as_chains(grid * (1 + 1e-9 * np.arange(12))) is None
+    with pytest.raises(ValueError, match="multiple of n_chains"):
+        bandwidth.chain_grid(1.0, n_grid=10, n_chains=3)
+
+
+def test_loo_off_a_chain_grid_or_with_extreme_weights_is_still_exact(rng):
+    X = rng.standard_normal((120, 2))
+    w = np.exp(rng.uniform(-80.0, 80.0, 120))  # weights spanning more than e^100
+    hs = bandwidth.chain_grid(1.0, n_grid=6, n_chains=2)
+    np.testing.assert_allclose(bandwidth.loo_log_likelihood(X, hs, w),
+                               brute_force_loo(X, hs, w), rtol=0, atol=1e-10)  # fmt: skip
+    hs = np.geomspace(0.1, 1.0, 5)
+    np.testing.assert_allclose(bandwidth.loo_log_likelihood(X, hs),
+                               brute_force_loo(X, hs, np.ones(120)), rtol=0, atol=1e-10)  # fmt: skip
+
+
 def test_loo_subset_is_row_order_invariant(rng):
     X = rng.standard_normal((3000, 2))
     idx = bandwidth.query_subset(X, 500)
