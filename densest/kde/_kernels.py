@@ -319,6 +319,9 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
 # Terms of a doubling chain are floored here so that squaring never produces subnormals
 # (slow on x86); 1e-150 relative to sums that are at least exp(-100) is negligible.
 _CHAIN_FLOOR = 1e-150
+# A level whose sum is below this ends the chain for the tile row: each later level
+# adds less, at most 1e-120 per level against sums of at least exp(-100).
+_CHAIN_NEGLIGIBLE = 1e-120
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
@@ -334,7 +337,8 @@ def _chain_row(d2, wrel, nt, dref, c_base, u, sums):
     """Add w * exp(-2^l c_base (d2 - dref)) over one tile row to sums[l], l = 0..L-1.
 
     One exponential per term for the whole chain; each level squares the previous
-    one. Two levels per sweep over the buffer u, which holds the next level.
+    one. Two levels per sweep over the buffer u, which holds the next level; the
+    sweeps stop once a level's sum is negligible.
     """
     n_levels = sums.shape[0]
     acc0 = 0.0
@@ -349,6 +353,8 @@ def _chain_row(d2, wrel, nt, dref, c_base, u, sums):
     if n_levels > 1:
         sums[1] += acc1
     for level in range(2, n_levels, 2):
+        if acc1 < _CHAIN_NEGLIGIBLE:
+            return  # every later level adds less than acc1 (terms only shrink)
         acc0 = 0.0
         acc1 = 0.0
         for j in range(nt):
