@@ -65,8 +65,8 @@ def log_kernel_norm(kernel, d, h):
     return c + d * log_h
 
 
-# Up to this dimension explicit differences beat a GEMM per tile (benchmarks/kde_speed.py
-# --direct-sweep) and they are exact where the GEMM identity |q|^2 + |y|^2 - 2 q.y cancels.
+# Up to this dimension explicit differences beat a GEMM per tile (measurements in
+# benchmarks/RESULTS.md) and they are exact where |q|^2 + |y|^2 - 2 q.y cancels.
 DIRECT_MAX_D = 8
 
 
