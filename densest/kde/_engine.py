@@ -79,7 +79,7 @@ def tile_sizes(m, d, n_threads, block_size):
     has work.
     """
     if block_size == "auto":
-        q_block, t_block = (256, 1024) if d <= DIRECT_MAX_D else (256, 256)
+        q_block, t_block = (256, 1024) if d <= DIRECT_MAX_D else (512, 256)
     else:
         q_block, t_block = int(block_size), 4 * int(block_size)
     per_thread = -(-m // max(n_threads, 1))

@@ -180,6 +180,30 @@ def test_one_sweep_reference_survives_jumps_of_hundreds_of_nats(d, rng):
     assert S[0, 0] ** 2 / S2[0, 0] == pytest.approx(n_eff, rel=1e-10)
 
 
+def test_vectorised_exp_is_accurate_and_clamped():
+    import numba
+
+    from densest.kde._kernels import exp_clamped
+
+    @numba.njit
+    def evaluate(x):
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = exp_clamped(x[i])
+        return out
+
+    x = np.concatenate([np.linspace(-708.0, 709.0, 400_001), np.linspace(-1.0, 1.0, 100_001)])
+    rel = np.abs(evaluate(x) / np.exp(x) - 1.0)
+    assert rel.max() < 3e-14
+    assert evaluate(np.array([0.0]))[0] == pytest.approx(1.0, rel=2e-14)
+    edges = evaluate(np.array([-1e4, -np.inf, 1e4, np.inf, np.nan]))
+    assert edges[0] == edges[1] == pytest.approx(math.exp(-708.0))
+    assert edges[2] == edges[3] == pytest.approx(math.exp(709.0))
+    with np.errstate(over="ignore"):
+        assert np.isinf(edges[2] ** 2)  # how the engine detects a term far above its reference
+    assert np.isnan(edges[4])
+
+
 def test_progress_bar(rng, capsys):
     pytest.importorskip("tqdm")
     X = rng.standard_normal((200, 3))
