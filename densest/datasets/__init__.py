@@ -1,5 +1,12 @@
 """Synthetic data generators shared by tests, examples and benchmarks, and data loaders."""
 
+from densest.datasets._ar import is_stationary, make_ar_process, random_ar_coefficients
 from densest.datasets._synthetic import gaussian_mixture_log_density, make_gaussian_mixture
 
-__all__ = ["gaussian_mixture_log_density", "make_gaussian_mixture"]
+__all__ = [
+    "gaussian_mixture_log_density",
+    "is_stationary",
+    "make_ar_process",
+    "make_gaussian_mixture",
+    "random_ar_coefficients",
+]
