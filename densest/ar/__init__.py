@@ -1,7 +1,11 @@
-"""Least-squares autoregression and AR-Net.
+"""Least-squares autoregression (and, to come, AR-Net).
 
-Not yet available: this family is planned (project issue 4) and exports no
-estimator yet.  ``densest demo`` lists it as not yet available.
+:class:`LeastSquaresAR` fits exact conditional least squares (equal to
+statsmodels ``AutoReg``), Yule-Walker or Burg without forming the lag matrix.
+AR-Net, a lag-embedding transformer and a sparse AR are planned (project
+issue 4).
 """
 
-__all__ = []
+from densest.ar._least_squares import LeastSquaresAR
+
+__all__ = ["LeastSquaresAR"]

@@ -72,10 +72,11 @@ def cross_products(z, order, hold_back=None):
             continue
         seg = np.ascontiguousarray(z[start:stop])
         lo_s, n_s = lo - start, stop - start
-        _kernels.lagged_dots(seg, seg, lo_s - 1, n_s - 1, row)
-        part[0] = row
-        _kernels.fill_lag_gram(seg, lo_s - 1, n_s - 2, part)
-        gram += part
+        if order:
+            _kernels.lagged_dots(seg, seg, lo_s - 1, n_s - 1, row)
+            part[0] = row
+            _kernels.fill_lag_gram(seg, lo_s - 1, n_s - 2, part)
+            gram += part
         _kernels.lagged_dots(seg, seg, lo_s, n_s, dots)
         xy += dots[1:]
         yy += dots[0]
@@ -186,10 +187,20 @@ def nested_rss(cp, trend):
     bordered[:p, :p] = gram
     bordered[:p, p] = bordered[p, :p] = rhs
     bordered[p, p] = yy
-    chol = linalg.cholesky(bordered, lower=True, check_finite=False)
+    try:
+        chol = linalg.cholesky(bordered, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:  # collinear lags or an exact fit: order by order
+        return np.array([_rss_lstsq(gram[:k, :k], rhs[:k], yy) for k in range(p + 1)])
     tail = chol[p, :p] ** 2
     rss = chol[p, p] ** 2 + np.concatenate([np.cumsum(tail[::-1])[::-1], [0.0]])
     return rss
+
+
+def _rss_lstsq(gram, rhs, yy):
+    if len(rhs) == 0:
+        return yy
+    coef = linalg.lstsq(gram, rhs, check_finite=False)[0]
+    return max(yy - rhs @ coef, 0.0)
 
 
 def information_criteria(rss, n_obs, n_params):

@@ -1,0 +1,361 @@
+"""Exact least-squares autoregression: densest.ar.LeastSquaresAR."""
+
+from numbers import Integral
+
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import r2_score
+
+from densest.ar import _core
+from densest.utils._parallel import numba_threads
+from densest.utils.validation import (
+    Interval,
+    StrOptions,
+    check_is_fitted,
+    fit_context,
+    validate_data,
+)
+
+CRITERIA = ("aic", "bic", "hqic")
+
+
+def check_series(y, name="y"):
+    """A 1-D float64 copy of a series; NaN (missing) allowed, inf not."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D series, got an array of shape {y.shape}.")
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got dtype {y.dtype}.")
+    y = np.array(y, dtype=np.float64)
+    if np.isinf(y).any():
+        raise ValueError(f"{name} contains inf; only NaN (a missing value) is allowed.")
+    return y
+
+
+class LeastSquaresAR(RegressorMixin, BaseEstimator):
+    """Exact conditional least-squares autoregression, with no lag matrix.
+
+    Fits y_t = c + sum_{i=1..p} phi_i y_(t-i) + e_t. For a series, the cross
+    products X'X and X'y of the lag matrix X follow from lagged dot products of
+    the series and a diagonal recurrence (O(N p) time, O(N + p^2) memory); they
+    are solved by Cholesky after centring, refined from the series where the
+    Gram is ill-conditioned. All nested orders 1..p come from one factorisation,
+    so ``order="aic"`` costs one fit. Windows that contain a missing value (NaN)
+    are dropped, exactly: nothing is lagged across a gap.
+
+    Two ways to fit:
+
+    - ``fit(y)`` with a 1-D series: the model above. Then ``predict(y)`` gives
+      one-step predictions (NaN for the first p values), ``forecast(steps)``
+      recursive forecasts, and ``score(y)`` the R^2 of one-step predictions on a
+      block using its own first p values as initial conditions, which is what
+      ``GridSearchCV(..., cv=TimeSeriesSplit(...)).fit(y)`` needs.
+    - ``fit(X, y)`` with a lag embedding X (column i holds lag i + 1, e.g. from
+      ``np.lib.stride_tricks.sliding_window_view``): ordinary least squares on
+      the first ``order`` columns (all columns, for an information criterion).
+
+    Parameters
+    ----------
+    order : int or {"aic", "bic", "hqic"}, default=1
+        Number of lags p, or the criterion that selects it among 1..max_order on
+        the common sample (the first ``max_order`` values held back for every
+        order), after which the chosen order is refitted on every window, as
+        statsmodels' ``ar_select_order`` does.
+    max_order : int or None, default=None
+        Largest order tried by a criterion; None: ``int(10 * log10(n))`` for a
+        series (at most n // 2 - 1), every column for an embedding.
+    trend : {"c", "n"}, default="c"
+        With a constant or without.
+    method : {"ols", "yule_walker", "burg"}, default="ols"
+        Conditional least squares (equal to statsmodels ``AutoReg``), Yule-Walker
+        (``adjusted`` autocovariances, Levinson solve) or Burg. The last two need
+        a series without missing values; their intercept is mean * (1 - sum phi).
+    refine : "auto" or int, default="auto"
+        Iterative-refinement steps of the least-squares solve ("auto": two when
+        the Gram is ill-conditioned).
+    n_jobs : int or None, default=None
+        Numba threads for the lagged dot products.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (order_,)
+        AR coefficients, lag 1 first.
+    intercept_ : float
+        Constant (0.0 for ``trend="n"``).
+    order_ : int
+        Order used (selected, for a criterion; 0 when no lag beats the mean).
+    sigma2_ : float
+        Innovation variance: RSS / n_obs for OLS (as statsmodels), the method's
+        estimate for Yule-Walker and Burg.
+    n_obs_ : int
+        Number of targets in the fit.
+    llf_, aic_, bic_, hqic_ : float
+        Gaussian conditional log-likelihood and information criteria
+        (statsmodels' ``AutoReg`` definitions; OLS only, NaN otherwise).
+    ic_path_ : dict or None
+        For a criterion: each criterion for the orders 0..max_order.
+    last_window_ : ndarray of shape (order_,)
+        Last ``order_`` values of the fitted series, newest last (series fits).
+    n_features_in_ : int
+        Columns of the lag embedding (1 for a series).
+
+    Examples
+    --------
+    >>> from densest.ar import LeastSquaresAR
+    >>> from densest.datasets import make_ar_process
+    >>> y = make_ar_process([0.5, -0.3], 5000, random_state=0)
+    >>> model = LeastSquaresAR(order="bic", max_order=10).fit(y)
+    >>> model.order_, model.coef_.round(1)
+    (2, array([ 0.5, -0.3]))
+    >>> model.forecast(3).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        "order": [Interval(Integral, 1, None, closed="left"), StrOptions(set(CRITERIA))],
+        "max_order": [Interval(Integral, 1, None, closed="left"), None],
+        "trend": [StrOptions({"c", "n"})],
+        "method": [StrOptions({"ols", "yule_walker", "burg"})],
+        "refine": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(self, order=1, *, max_order=None, trend="c", method="ols", refine="auto",
+                 n_jobs=None):  # fmt: skip
+        self.order = order
+        self.max_order = max_order
+        self.trend = trend
+        self.method = method
+        self.refine = refine
+        self.n_jobs = n_jobs
+
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit to a series, or to a lag embedding and its targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n,) or (n, k)
+            The series (with ``y=None``), or a lag embedding (lag 1 first).
+        y : None or array-like of shape (n,)
+            Targets of the lag embedding; None when X is the series.
+
+        Returns
+        -------
+        self : LeastSquaresAR
+        """
+        if y is None:
+            X = np.asarray(X) if not hasattr(X, "shape") else X
+            if getattr(X, "ndim", 1) == 2 and X.shape[1] > 1:
+                raise ValueError(
+                    f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                    "pass a 1-D series alone, or a lag embedding X with its targets y."
+                )
+            with numba_threads(self.n_jobs):
+                self._fit_series(check_series(X, "X"))
+        else:
+            X, y = validate_data(self, X, y, y_numeric=True)
+            self._fit_embedding(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64))
+        return self
+
+    def _criterion_orders(self, n_max):
+        if self.order in CRITERIA:
+            return self.order, min(self.max_order or n_max, n_max)
+        return None, self.order
+
+    def _fit_series(self, y):
+        n = y.size
+        finite = np.isfinite(y)
+        criterion, p = self._criterion_orders(max(1, min(int(10 * np.log10(max(n, 2))), n // 2 - 1)))
+        if n < p + 2:
+            raise ValueError(f"The series has {n} values; order {p} needs at least {p + 2}.")
+        if self.method != "ols" and not finite.all():
+            raise ValueError(f"method={self.method!r} needs a series without missing values (NaN).")
+        mean = float(np.mean(y[finite])) if self.trend == "c" and finite.any() else 0.0
+        z = y - mean
+        cp = _core.cross_products(z, p)
+        if cp.n_obs < p + (self.trend == "c") + 1:
+            raise ValueError(
+                f"Only {cp.n_obs} windows of {p + 1} consecutive non-missing values: too few for order {p}."
+            )
+        if criterion is not None:
+            p = self._select(cp, p, criterion)
+            cp = _core.cross_products(z, p)  # the chosen order refitted on all windows
+        else:
+            self.ic_path_ = None
+        self._solve(z, cp, p, mean)
+        self.last_window_ = y[n - p:].copy() if p else np.zeros(0)
+        self.n_features_in_ = 1
+
+    def _select(self, cp, max_order, criterion):
+        rss = _core.nested_rss(cp, self.trend)
+        n_params = np.arange(max_order + 1) + (self.trend == "c")
+        ics, _ = _core.information_criteria(rss, cp.n_obs, n_params)
+        order = int(np.argmin(ics[criterion]))
+        self.ic_path_ = ics
+        return order
+
+    def _solve(self, z, cp, p, mean):
+        if p == 0:  # a criterion preferred no lag: white noise around the mean
+            const = cp.y_sum / cp.n_obs if self.trend == "c" else 0.0
+            rss = cp.yy - 2.0 * const * cp.y_sum + cp.n_obs * const**2
+            ics, llf = _core.information_criteria(np.array([rss]), cp.n_obs, int(self.trend == "c"))
+            self.llf_ = float(llf[0])
+            self.aic_, self.bic_, self.hqic_ = (float(ics[k][0]) for k in CRITERIA)
+            coef, sigma2 = np.zeros(0), rss / cp.n_obs
+        elif self.method == "ols":
+            try:
+                coef, const, _ = _core.solve_least_squares(z, cp, self.trend, refine=self.refine)
+            except np.linalg.LinAlgError:
+                raise ValueError(
+                    "The lagged values are collinear (e.g. a constant or exactly periodic series): "
+                    "the least-squares problem has no unique solution; use a smaller order."
+                ) from None
+            rss = _core.residual_sum_of_squares(z, cp, coef, const)
+            sigma2 = rss / cp.n_obs
+            n_params = p + (self.trend == "c")
+            ics, llf = _core.information_criteria(np.array([rss]), cp.n_obs, n_params)
+            self.llf_ = float(llf[0])
+            self.aic_, self.bic_, self.hqic_ = (float(ics[k][0]) for k in CRITERIA)
+        else:
+            if np.ptp(z) == 0.0:
+                raise ValueError("The series is constant: its autocovariances are all zero.")
+            estimate = _core.yule_walker if self.method == "yule_walker" else _core.burg
+            coef, sigma2 = estimate(z if self.trend == "c" else z, p)
+            const = 0.0
+            self.llf_ = self.aic_ = self.bic_ = self.hqic_ = float("nan")
+        self.coef_ = np.asarray(coef, dtype=np.float64)
+        self.intercept_ = float(const + mean * (1.0 - self.coef_.sum())) if self.trend == "c" else 0.0
+        self.sigma2_ = float(sigma2)
+        self.order_ = int(p)
+        self.n_obs_ = int(cp.n_obs)
+
+    def _fit_embedding(self, X, y):
+        if self.method != "ols":
+            raise ValueError(f"method={self.method!r} needs the series: call fit(y) with y=None.")
+        n, k = X.shape
+        criterion, p = self._criterion_orders(k)
+        if p > k:
+            raise ValueError(f"order={p} needs at least {p} lag columns; X has {k} feature(s).")
+        X = X[:, :p]
+        cp = _core.CrossProducts(X.T @ X, X.T @ y, float(y @ y), X.sum(0), float(y.sum()), n, [])
+        if n < p + (self.trend == "c") + 1:
+            raise ValueError(f"{n} samples are too few for {p} lag columns.")
+        if criterion is not None:
+            p = self._select(cp, p, criterion)
+            X = X[:, :p]
+            cp = _core.CrossProducts(X.T @ X, X.T @ y, float(y @ y), X.sum(0), float(y.sum()), n, [])
+        else:
+            self.ic_path_ = None
+        gram, rhs, _ = _core._centred(cp, self.trend)
+        if p == 0:
+            coef = np.zeros(0)
+        else:
+            try:
+                coef = linalg.solve(gram, rhs, assume_a="pos")
+            except (np.linalg.LinAlgError, linalg.LinAlgWarning):
+                coef = linalg.lstsq(gram, rhs)[0]
+        const = (cp.y_sum - cp.x_sum @ coef) / n if self.trend == "c" else 0.0
+        resid = y - X @ coef - const
+        rss = float(resid @ resid)
+        ics, llf = _core.information_criteria(np.array([max(rss, 1e-300)]), n, p + (self.trend == "c"))
+        self.coef_, self.intercept_ = coef, float(const)
+        self.sigma2_, self.order_, self.n_obs_ = rss / n, int(p), int(n)
+        self.llf_ = float(llf[0])
+        self.aic_, self.bic_, self.hqic_ = (float(ics[c][0]) for c in CRITERIA)
+        self.last_window_ = None
+
+    def predict(self, X):
+        """One-step predictions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n,) or (n, k)
+            After ``fit(y)``: a series (entry t predicts X[t] from X[t-p..t-1];
+            NaN for t < order_ and wherever a needed value is missing). After
+            ``fit(X, y)``: a lag embedding with as many columns as in fit.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n,)
+        """
+        check_is_fitted(self)
+        if self.last_window_ is not None:  # fitted on a series
+            y = check_series(X, "X")
+            p = self.order_
+            out = np.full(y.size, np.nan)
+            if y.size > p:
+                lags = np.lib.stride_tricks.sliding_window_view(y, p + 1)[:, :p][:, ::-1]
+                out[p:] = self.intercept_ + lags @ self.coef_
+            return out
+        X = validate_data(self, X, reset=False)
+        return self.intercept_ + X[:, : self.order_] @ self.coef_
+
+    def score(self, X, y=None):
+        """R^2 of one-step predictions (series) or of the regression (embedding).
+
+        Parameters
+        ----------
+        X : array-like of shape (n,) or (n, k)
+            A series block (its first ``order_`` values are initial conditions)
+            or a lag embedding.
+        y : None or array-like of shape (n,)
+            Targets of a lag embedding.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        if y is not None:
+            return super().score(X, y)
+        if self.last_window_ is None:
+            raise ValueError("Fitted on a lag embedding: score(X, y) needs the targets y.")
+        series = check_series(X, "X")
+        pred = self.predict(series)
+        keep = np.isfinite(pred) & np.isfinite(series)
+        if keep.sum() < 2:
+            raise ValueError(f"The block needs at least order + 2 = {self.order_ + 2} values to be scored.")
+        return float(r2_score(series[keep], pred[keep]))
+
+    def forecast(self, steps=1, y=None):
+        """Recursive forecasts of the next ``steps`` values.
+
+        Parameters
+        ----------
+        steps : int, default=1
+            Horizon.
+        y : array-like of shape (n,), optional
+            History to forecast from (its last ``order_`` values, none missing);
+            default: the end of the fitted series.
+
+        Returns
+        -------
+        forecasts : ndarray of shape (steps,)
+        """
+        check_is_fitted(self)
+        if int(steps) != steps or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+        if y is None:
+            if self.last_window_ is None:
+                raise ValueError("Fitted on a lag embedding: pass the history y to forecast from.")
+            window = self.last_window_
+        else:
+            window = check_series(y, "y")[len(y) - self.order_:]
+            if window.size < self.order_ or not np.isfinite(window).all():
+                raise ValueError(f"y must end with {self.order_} non-missing values.")
+        if self.order_ == 0:
+            return np.full(int(steps), self.intercept_)
+        history = list(window)
+        reversed_coef = self.coef_[::-1]
+        for _ in range(int(steps)):
+            history.append(self.intercept_ + float(np.dot(reversed_coef, history[-self.order_:])))
+        return np.array(history[self.order_:])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
