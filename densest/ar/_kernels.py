@@ -23,10 +23,13 @@ def lagged_dots(a, b, start, stop, out):
     Requires ``start >= len(out) - 1``. One contiguous dot product per lag (lags
     shared among Numba's threads): O(N p) multiply-adds, no lag matrix.
     """
+    n = stop - start
     for k in numba.prange(out.shape[0]):
+        x = a[start:stop]  # contiguous views, so that the reduction vectorises
+        y = b[start - k : stop - k]
         acc = 0.0
-        for t in range(start, stop):
-            acc += a[t] * b[t - k]
+        for i in range(n):
+            acc += x[i] * y[i]
         out[k] = acc
 
 
