@@ -105,3 +105,10 @@ def test_demo_runs_the_kde_family(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "bandwidth rules" in out and "finite log p" in out
     assert (tmp_path / "kde_bandwidth_rules.png").exists()
+
+
+@pytest.mark.slow
+def test_demo_runs_the_ar_family(capsys, tmp_path):
+    assert main(["demo", "--family", "ar", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "without a lag matrix" in out and "order by BIC" in out and "recursive forecasts" in out

@@ -81,7 +81,7 @@ class LeastSquaresAR(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (order_,)
+    coef_ : ndarray of shape (``order_``,)
         AR coefficients, lag 1 first.
     intercept_ : float
         Constant (0.0 for ``trend="n"``).
@@ -97,7 +97,7 @@ class LeastSquaresAR(RegressorMixin, BaseEstimator):
         (statsmodels' ``AutoReg`` definitions; OLS only, NaN otherwise).
     ic_path_ : dict or None
         For a criterion: each criterion for the orders 0..max_order.
-    last_window_ : ndarray of shape (order_,)
+    last_window_ : ndarray of shape (``order_``,)
         Last ``order_`` values of the fitted series, newest last (series fits).
     n_features_in_ : int
         Columns of the lag embedding (1 for a series).
@@ -275,7 +275,7 @@ class LeastSquaresAR(RegressorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n,) or (n, k)
             After ``fit(y)``: a series (entry t predicts X[t] from X[t-p..t-1];
-            NaN for t < order_ and wherever a needed value is missing). After
+            NaN for t < ``order_`` and wherever a needed value is missing). After
             ``fit(X, y)``: a lag embedding with as many columns as in fit.
 
         Returns

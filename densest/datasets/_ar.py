@@ -34,7 +34,7 @@ def is_stationary(coef):
 def random_ar_coefficients(order, *, random_state=None, max_tries=100):
     """Random stationary AR coefficients, drawn as in the AR-Net paper.
 
-    Draw a_i ~ U(-1, 1); if sum |a_i| > 1, rescale to a / (sum |a| + 1e-5) times
+    Draw ``a_i ~ U(-1, 1)``; if ``sum |a_i| > 1``, rescale to ``a / (sum |a| + 1e-5)`` times
     U(0.5, 1); centre (a - mean a); redraw until the process is stationary.
 
     Parameters
