@@ -47,7 +47,8 @@ def test_fit_forecast_and_criteria_equal_autoreg(trend, order):
     assert model.score(y) == pytest.approx(r2_score(y[order:], res.fittedvalues), rel=1e-12)
 
 
-@settings(max_examples=40)
+@pytest.mark.slow
+@settings(max_examples=200)
 @given(seed=st.integers(0, 2**31 - 1), order=st.integers(1, 6),
        criterion=st.sampled_from(["aic", "bic", "hqic"]))  # fmt: skip
 def test_selected_order_equals_ar_select_order(seed, order, criterion):
