@@ -224,7 +224,7 @@ class LeastSquaresAR(RegressorMixin, BaseEstimator):
             if np.ptp(z) == 0.0:
                 raise ValueError("The series is constant: its autocovariances are all zero.")
             estimate = _core.yule_walker if self.method == "yule_walker" else _core.burg
-            coef, sigma2 = estimate(z if self.trend == "c" else z, p)
+            coef, sigma2 = estimate(z, p)
             const = 0.0
             self.llf_ = self.aic_ = self.bic_ = self.hqic_ = float("nan")
         self.coef_ = np.asarray(coef, dtype=np.float64)
