@@ -2,6 +2,7 @@
 
 AR(3) series [0.2, 0.3, -0.5] (the AR-Net paper's sparse setting), trend "c".
 For each order p (N = 1e5 by default) and for N = 1e6 at p = 1000: fit time
+(also of SparseAR, the adaptive-lasso path with BIC and refit, for reference)
 (best of 3 for densest, one run for the references), peak memory traced by
 tracemalloc during the fit (numpy registers its buffers there), the max abs
 coefficient difference from AutoReg, and log-log slopes of time in p. A
@@ -43,6 +44,13 @@ def densest_fit(y, p, n_jobs):
     return np.concatenate([[model.intercept_], model.coef_])
 
 
+def sparse_fit(y, p):
+    from densest.ar import SparseAR
+
+    model = SparseAR(p, n_jobs=1).fit(y)
+    return np.concatenate([[model.intercept_], model.coef_])
+
+
 def autoreg_fit(y, p):
     from statsmodels.tsa.ar_model import AutoReg
 
@@ -75,7 +83,8 @@ def main():
         lag_gb = 8 * n * (p + 1) / 1e9
         ref = None
         rows = [("densest 1 thread", lambda: densest_fit(y, p, 1), 3),
-                ("densest all cores", lambda: densest_fit(y, p, -1), 3)]
+                ("densest all cores", lambda: densest_fit(y, p, -1), 3),
+                ("densest SparseAR (adaptive lasso, BIC), 1 thread", lambda: sparse_fit(y, p), 1)]
         if lag_gb * 4 <= args.max_gb:
             rows += [("statsmodels AutoReg", lambda: autoreg_fit(y, p), 1),
                      ("numpy lstsq on the lag matrix", lambda: lstsq_fit(y, p), 1)]
@@ -86,7 +95,7 @@ def main():
             ref = results["statsmodels AutoReg"][2]
         base = results["densest 1 thread"][0]
         for name, (t, mb, params) in results.items():
-            diff = "" if ref is None else f"{np.abs(params - ref).max():.1e}"
+            diff = "" if ref is None or "Sparse" in name else f"{np.abs(params - ref).max():.1e}"
             print(f"| {n} | {p} | {name} | {t:.4f} | {mb:.0f} | {t / base:.1f} | {diff} |", flush=True)
             timings.setdefault((n, name), []).append((p, t))
     print("\nlog-log slope of time in p (N fixed):")

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from densest.ar import LeastSquaresAR
+from densest.ar import LeastSquaresAR, SparseAR
 from densest.datasets import make_ar_process
 
 TRUE_COEF = [0.2, 0.3, -0.5]  # the AR-Net paper's sparse setting
@@ -24,7 +24,7 @@ def _autoreg_params(y, order):
 
 
 def run_demo(out_dir=None, random_state=0):
-    """Fit LeastSquaresAR against statsmodels AutoReg, select an order, handle gaps, forecast.
+    """Fit LeastSquaresAR against statsmodels AutoReg, select an order or lags, handle gaps, forecast.
 
     Parameters
     ----------
@@ -60,8 +60,12 @@ def run_demo(out_dir=None, random_state=0):
     for name, series in (("complete", y), ("5 % missing", gappy)):
         model = LeastSquaresAR("bic", max_order=30).fit(series)
         sel_rows.append((name, model.order_, np.round(model.coef_, 3).tolist(), model.n_obs_))
+    sparse = SparseAR(order=100).fit(y)
+    sel_rows.append(("complete, SparseAR(order=100)", f"lags {sparse.support_.tolist()}",
+                     np.round(sparse.coef_[sparse.support_ - 1], 3).tolist(), sparse.n_obs_))  # fmt: skip
     selection = (
-        f"order by BIC among 0..30 (true AR(3) {TRUE_COEF}); windows with a gap are dropped",
+        f"order by BIC among 0..30, and lags by the adaptive lasso (BIC) among 1..100 "
+        f"(true AR(3) {TRUE_COEF}); windows with a gap are dropped",
         ("series", "order", "coefficients", "windows used"),
         sel_rows,
     )

@@ -49,3 +49,44 @@ def fill_lag_gram(z, lo, hi, gram):
             value = gram[i, j] + z[lo - 1 - i] * z[lo - 1 - j] - z[hi - i] * z[hi - j]
             gram[i + 1, j + 1] = value
             gram[j + 1, i + 1] = value
+
+
+@jit_cached(
+    [types.int64(types.Array(types.float64, 2, "C", readonly=True), _VEC, _VEC, types.float64,
+                 _OUT1, _OUT1, types.float64, types.int64)],  # fmt: skip
+    fastmath=FASTMATH,
+)
+def lasso_gram_cd(gram, diag, penalty, n_obs, coef, grad, tol, max_sweeps):
+    """Coordinate descent for min (1/(2n)) (y'y - 2 b'c + c'G c) + sum_j penalty[j] |c_j|.
+
+    Works on the Gram G only: ``grad`` holds b - G c and is updated in O(p) per
+    coefficient change (O(p^2) per sweep). ``coef`` and ``grad`` are updated in
+    place (warm start). Stops when a sweep changes no coefficient by more than
+    ``tol`` times the largest coefficient. Returns the number of sweeps.
+    """
+    p = coef.shape[0]
+    for sweep in range(max_sweeps):
+        biggest_change = 0.0
+        biggest_coef = 0.0
+        for j in range(p):
+            if diag[j] <= 0.0:
+                continue
+            old = coef[j]
+            rho = grad[j] + diag[j] * old
+            threshold = n_obs * penalty[j]
+            if rho > threshold:
+                new = (rho - threshold) / diag[j]
+            elif rho < -threshold:
+                new = (rho + threshold) / diag[j]
+            else:
+                new = 0.0
+            if new != old:
+                delta = new - old
+                for k in range(p):
+                    grad[k] -= gram[k, j] * delta
+                coef[j] = new
+                biggest_change = max(biggest_change, abs(delta))
+            biggest_coef = max(biggest_coef, abs(new))
+        if biggest_change <= tol * max(biggest_coef, 1e-300):
+            return sweep + 1
+    return max_sweeps

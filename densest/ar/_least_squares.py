@@ -35,7 +35,107 @@ def check_series(y, name="y"):
     return y
 
 
-class LeastSquaresAR(RegressorMixin, BaseEstimator):
+class AutoRegressor(RegressorMixin, BaseEstimator):
+    """Prediction, scoring and forecasting shared by the autoregressive estimators.
+
+    Subclasses set ``coef_``, ``intercept_``, ``order_`` and ``last_window_``
+    (None after a lag-embedding fit).
+    """
+
+    def predict(self, X):
+        """One-step predictions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n,) or (n, k)
+            After ``fit(y)``: a series (entry t predicts X[t] from X[t-p..t-1];
+            NaN for t < ``order_`` and wherever a needed value is missing). After
+            ``fit(X, y)``: a lag embedding with as many columns as in fit.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n,)
+        """
+        check_is_fitted(self)
+        if self.last_window_ is not None:  # fitted on a series
+            y = check_series(X, "X")
+            p = self.order_
+            out = np.full(y.size, np.nan)
+            if y.size > p:
+                lags = np.lib.stride_tricks.sliding_window_view(y, p + 1)[:, :p][:, ::-1]
+                out[p:] = self.intercept_ + lags @ self.coef_
+            return out
+        X = validate_data(self, X, reset=False)
+        return self.intercept_ + X[:, : self.order_] @ self.coef_
+
+    def score(self, X, y=None):
+        """R^2 of one-step predictions (series) or of the regression (embedding).
+
+        Parameters
+        ----------
+        X : array-like of shape (n,) or (n, k)
+            A series block (its first ``order_`` values are initial conditions)
+            or a lag embedding.
+        y : None or array-like of shape (n,)
+            Targets of a lag embedding.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        if y is not None:
+            return super().score(X, y)
+        if self.last_window_ is None:
+            raise ValueError("Fitted on a lag embedding: score(X, y) needs the targets y.")
+        series = check_series(X, "X")
+        pred = self.predict(series)
+        keep = np.isfinite(pred) & np.isfinite(series)
+        if keep.sum() < 2:
+            raise ValueError(f"The block needs at least order + 2 = {self.order_ + 2} values to be scored.")
+        return float(r2_score(series[keep], pred[keep]))
+
+    def forecast(self, steps=1, y=None):
+        """Recursive forecasts of the next ``steps`` values.
+
+        Parameters
+        ----------
+        steps : int, default=1
+            Horizon.
+        y : array-like of shape (n,), optional
+            History to forecast from (its last ``order_`` values, none missing);
+            default: the end of the fitted series.
+
+        Returns
+        -------
+        forecasts : ndarray of shape (steps,)
+        """
+        check_is_fitted(self)
+        if int(steps) != steps or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+        if y is None:
+            if self.last_window_ is None:
+                raise ValueError("Fitted on a lag embedding: pass the history y to forecast from.")
+            window = self.last_window_
+        else:
+            window = check_series(y, "y")[len(y) - self.order_:]
+            if window.size < self.order_ or not np.isfinite(window).all():
+                raise ValueError(f"y must end with {self.order_} non-missing values.")
+        if self.order_ == 0:
+            return np.full(int(steps), self.intercept_)
+        history = list(window)
+        reversed_coef = self.coef_[::-1]
+        for _ in range(int(steps)):
+            history.append(self.intercept_ + float(np.dot(reversed_coef, history[-self.order_:])))
+        return np.array(history[self.order_:])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class LeastSquaresAR(AutoRegressor):
     """Exact conditional least-squares autoregression, with no lag matrix.
 
     Fits y_t = c + sum_{i=1..p} phi_i y_(t-i) + e_t. For a series, the cross
@@ -267,95 +367,3 @@ class LeastSquaresAR(RegressorMixin, BaseEstimator):
         self.llf_ = float(llf[0])
         self.aic_, self.bic_, self.hqic_ = (float(ics[c][0]) for c in CRITERIA)
         self.last_window_ = None
-
-    def predict(self, X):
-        """One-step predictions.
-
-        Parameters
-        ----------
-        X : array-like of shape (n,) or (n, k)
-            After ``fit(y)``: a series (entry t predicts X[t] from X[t-p..t-1];
-            NaN for t < ``order_`` and wherever a needed value is missing). After
-            ``fit(X, y)``: a lag embedding with as many columns as in fit.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n,)
-        """
-        check_is_fitted(self)
-        if self.last_window_ is not None:  # fitted on a series
-            y = check_series(X, "X")
-            p = self.order_
-            out = np.full(y.size, np.nan)
-            if y.size > p:
-                lags = np.lib.stride_tricks.sliding_window_view(y, p + 1)[:, :p][:, ::-1]
-                out[p:] = self.intercept_ + lags @ self.coef_
-            return out
-        X = validate_data(self, X, reset=False)
-        return self.intercept_ + X[:, : self.order_] @ self.coef_
-
-    def score(self, X, y=None):
-        """R^2 of one-step predictions (series) or of the regression (embedding).
-
-        Parameters
-        ----------
-        X : array-like of shape (n,) or (n, k)
-            A series block (its first ``order_`` values are initial conditions)
-            or a lag embedding.
-        y : None or array-like of shape (n,)
-            Targets of a lag embedding.
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        if y is not None:
-            return super().score(X, y)
-        if self.last_window_ is None:
-            raise ValueError("Fitted on a lag embedding: score(X, y) needs the targets y.")
-        series = check_series(X, "X")
-        pred = self.predict(series)
-        keep = np.isfinite(pred) & np.isfinite(series)
-        if keep.sum() < 2:
-            raise ValueError(f"The block needs at least order + 2 = {self.order_ + 2} values to be scored.")
-        return float(r2_score(series[keep], pred[keep]))
-
-    def forecast(self, steps=1, y=None):
-        """Recursive forecasts of the next ``steps`` values.
-
-        Parameters
-        ----------
-        steps : int, default=1
-            Horizon.
-        y : array-like of shape (n,), optional
-            History to forecast from (its last ``order_`` values, none missing);
-            default: the end of the fitted series.
-
-        Returns
-        -------
-        forecasts : ndarray of shape (steps,)
-        """
-        check_is_fitted(self)
-        if int(steps) != steps or steps < 1:
-            raise ValueError(f"steps must be a positive integer, got {steps!r}.")
-        if y is None:
-            if self.last_window_ is None:
-                raise ValueError("Fitted on a lag embedding: pass the history y to forecast from.")
-            window = self.last_window_
-        else:
-            window = check_series(y, "y")[len(y) - self.order_:]
-            if window.size < self.order_ or not np.isfinite(window).all():
-                raise ValueError(f"y must end with {self.order_} non-missing values.")
-        if self.order_ == 0:
-            return np.full(int(steps), self.intercept_)
-        history = list(window)
-        reversed_coef = self.coef_[::-1]
-        for _ in range(int(steps)):
-            history.append(self.intercept_ + float(np.dot(reversed_coef, history[-self.order_:])))
-        return np.array(history[self.order_:])
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags

@@ -1,0 +1,171 @@
+"""Sparse autoregression by the adaptive lasso on the lag Gram: densest.ar.SparseAR."""
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from densest.ar import _core
+from densest.ar._least_squares import CRITERIA, AutoRegressor, check_series
+from densest.utils._parallel import numba_threads
+from densest.utils.validation import Interval, StrOptions, fit_context, validate_data
+
+
+class SparseAR(AutoRegressor):
+    """Sparse autoregression: the adaptive lasso, solved on X'X, with an exact refit.
+
+    The lag Gram X'X and X'y of an AR(order) regression come from the series
+    without a lag matrix (as in :class:`LeastSquaresAR`); coordinate descent on
+    them minimises ``(1/(2n)) RSS + alpha sum_j |phi_j| / |phi_ols_j|^gamma`` along a
+    decreasing grid of alpha. The penalty is chosen by an information criterion
+    (the number of non-zero lags counts as the degrees of freedom), and the
+    selected lags are refitted by least squares, so the kept coefficients are
+    unbiased. Windows that contain a missing value are dropped exactly.
+
+    Parameters
+    ----------
+    order : int, default=10
+        Largest lag considered.
+    alpha : {"bic", "aic", "hqic"} or float, default="bic"
+        Criterion that picks the penalty along the path, or a fixed penalty.
+    gamma : float, default=1.0
+        Exponent of the adaptive weights ``1 / |phi_ols|^gamma``; 0 gives the lasso.
+    n_alphas : int, default=60
+        Path length (log-spaced from the smallest penalty that zeroes every lag
+        down by a factor 1e4).
+    refit : bool, default=True
+        Refit the selected lags by least squares.
+    trend : {"c", "n"}, default="c"
+        With a constant or without.
+    n_jobs : int or None, default=None
+        Numba threads for the lagged dot products.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (order,)
+        Coefficients, lag 1 first, zero for dropped lags.
+    intercept_ : float
+        Constant (0.0 for ``trend="n"``).
+    support_ : ndarray of int
+        Kept lags (1-based).
+    alpha_ : float
+        Chosen penalty.
+    alphas_ : ndarray of shape (n_alphas,)
+        The path's penalties (one value for a fixed alpha).
+    ic_path_ : ndarray or None
+        The criterion along the path (None for a fixed alpha).
+    sigma2_ : float
+        RSS / n_obs of the final coefficients.
+    order_ : int
+        ``order`` (the length of ``coef_``).
+    n_obs_ : int
+        Number of targets.
+    last_window_ : ndarray of shape (``order_``,) or None
+        Last values of the fitted series (None after a lag-embedding fit).
+    n_features_in_ : int
+        Columns of the lag embedding (1 for a series).
+
+    Examples
+    --------
+    >>> from densest.ar import SparseAR
+    >>> from densest.datasets import make_ar_process
+    >>> y = make_ar_process([0.2, 0.3, -0.5], 20_000, random_state=0)
+    >>> model = SparseAR(order=50).fit(y)
+    >>> model.support_
+    array([1, 2, 3])
+    """
+
+    _parameter_constraints = {
+        "order": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [StrOptions(set(CRITERIA)), Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "n_alphas": [Interval(Integral, 1, None, closed="left")],
+        "refit": ["boolean"],
+        "trend": [StrOptions({"c", "n"})],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(self, order=10, *, alpha="bic", gamma=1.0, n_alphas=60, refit=True, trend="c",
+                 n_jobs=None):  # fmt: skip
+        self.order = order
+        self.alpha = alpha
+        self.gamma = gamma
+        self.n_alphas = n_alphas
+        self.refit = refit
+        self.trend = trend
+        self.n_jobs = n_jobs
+
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit to a series, or to a lag embedding and its targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n,) or (n, k)
+            The series (with ``y=None``), or a lag embedding (lag 1 first; the
+            first ``min(order, k)`` columns are used).
+        y : None or array-like of shape (n,)
+            Targets of the lag embedding; None when X is the series.
+
+        Returns
+        -------
+        self : SparseAR
+        """
+        if y is None:
+            X = np.asarray(X) if not hasattr(X, "shape") else X
+            if getattr(X, "ndim", 1) == 2 and X.shape[1] > 1:
+                raise ValueError(
+                    f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                    "pass a 1-D series alone, or a lag embedding X with its targets y."
+                )
+            series = check_series(X, "X")
+            if series.size < self.order + 2:
+                raise ValueError(
+                    f"The series has {series.size} values; order {self.order} needs at least "
+                    f"{self.order + 2}."
+                )
+            finite = np.isfinite(series)
+            mean = float(np.mean(series[finite])) if self.trend == "c" and finite.any() else 0.0
+            with numba_threads(self.n_jobs):
+                cp = _core.cross_products(series - mean, self.order)
+            self._fit_cross_products(cp, mean)
+            self.last_window_ = series[series.size - self.order:].copy()
+            self.n_features_in_ = 1
+        else:
+            X, y = validate_data(self, X, y, y_numeric=True)
+            X = np.asarray(X[:, : self.order], dtype=np.float64)
+            y = np.asarray(y, dtype=np.float64)
+            cp = _core.CrossProducts(X.T @ X, X.T @ y, float(y @ y), X.sum(0), float(y.sum()),
+                                     len(y), [])  # fmt: skip
+            self._fit_cross_products(cp, 0.0)
+            self.last_window_ = None
+        return self
+
+    def _fit_cross_products(self, cp, mean):
+        p = len(cp.xy)
+        if cp.n_obs < p + (self.trend == "c") + 1:
+            raise ValueError(f"Only {cp.n_obs} sample(s) (complete windows): too few for {p} lags.")
+        fixed = not isinstance(self.alpha, str)
+        path = _core.adaptive_lasso_path(cp, self.trend, gamma=self.gamma,
+                                         alphas=[self.alpha] if fixed else None,
+                                         n_alphas=self.n_alphas)  # fmt: skip
+        if fixed:
+            best, self.ic_path_ = 0, None
+        else:
+            ics, _ = _core.information_criteria(path.rss, cp.n_obs, path.n_nonzero + (self.trend == "c"))
+            self.ic_path_ = ics[self.alpha]
+            best = int(np.argmin(self.ic_path_))
+        coef = path.coefs[best]
+        support = np.flatnonzero(coef)
+        rss = path.rss[best]
+        if self.refit:
+            coef, rss = _core.refit_on_support(cp, self.trend, support)
+        m = cp.x_sum / cp.n_obs
+        const = cp.y_sum / cp.n_obs - m @ coef if self.trend == "c" else 0.0
+        self.coef_ = coef
+        self.intercept_ = float(const + mean * (1.0 - coef.sum())) if self.trend == "c" else 0.0
+        self.support_ = support + 1
+        self.alpha_ = float(path.alphas[best])
+        self.alphas_ = path.alphas
+        self.sigma2_ = float(rss / cp.n_obs)
+        self.order_ = p
+        self.n_obs_ = int(cp.n_obs)
