@@ -89,6 +89,18 @@ def cross_products(z, order, hold_back=None):
     return CrossProducts(gram, xy, yy, x_sum, y_sum, n_obs, segments)
 
 
+def embedding_cross_products(X, y):
+    """CrossProducts of an explicit lag embedding X (n, p) and its targets y."""
+    return CrossProducts(X.T @ X, X.T @ y, float(y @ y), X.sum(0), float(y.sum()), len(y), [])
+
+
+def constant(cp, coef, trend):
+    """Least-squares intercept for ``coef``: mean target minus coef . mean lags (0 for "n")."""
+    if trend == "n":
+        return 0.0
+    return cp.y_sum / cp.n_obs - (cp.x_sum / cp.n_obs) @ coef
+
+
 def _centred(cp, trend):
     """Gram, right-hand side and target sum of squares, centred when there is a constant."""
     if trend == "n":
@@ -159,16 +171,12 @@ def solve_least_squares(z, cp, trend, refine="auto"):
     if refine == "auto":
         diag = np.abs(np.diag(chol[0]))
         refine = 2 if (diag.max() / diag.min()) ** 2 > 1e4 else 0
-    m = cp.x_sum / cp.n_obs
-    y_mean = cp.y_sum / cp.n_obs
     for _ in range(refine):
-        const = y_mean - m @ coef if trend == "c" else 0.0
-        xe, e_sum = _residual_gradient(z, cp, coef, const)
+        xe, e_sum = _residual_gradient(z, cp, coef, constant(cp, coef, trend))
         if trend == "c":
-            xe = xe - m * e_sum
+            xe = xe - cp.x_sum / cp.n_obs * e_sum
         coef = coef + linalg.cho_solve(chol, xe, check_finite=False)
-    const = y_mean - m @ coef if trend == "c" else 0.0
-    return coef, const, chol
+    return coef, constant(cp, coef, trend), chol
 
 
 def nested_rss(cp, trend):

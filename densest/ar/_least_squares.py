@@ -39,8 +39,27 @@ class AutoRegressor(RegressorMixin, BaseEstimator):
     """Prediction, scoring and forecasting shared by the autoregressive estimators.
 
     Subclasses set ``coef_``, ``intercept_``, ``order_`` and ``last_window_``
-    (None after a lag-embedding fit).
+    (None after a lag-embedding fit), and have a ``trend`` parameter.
     """
+
+    def _fit_series_input(self, X):
+        """The series passed as ``fit(X)`` without targets, or a clear error."""
+        X = np.asarray(X) if not hasattr(X, "shape") else X
+        if getattr(X, "ndim", 1) == 2 and X.shape[1] > 1:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                "pass a 1-D series alone, or a lag embedding X with its targets y."
+            )
+        return check_series(X, "X")
+
+    def _centre(self, series):
+        """Mean of the non-missing values with a constant trend, else 0."""
+        finite = np.isfinite(series)
+        return float(np.mean(series[finite])) if self.trend == "c" and finite.any() else 0.0
+
+    def _intercept(self, const, mean):
+        """Intercept in the series' units from one fitted on the series minus ``mean``."""
+        return float(const + mean * (1.0 - self.coef_.sum())) if self.trend == "c" else 0.0
 
     def predict(self, X):
         """One-step predictions.
@@ -248,14 +267,9 @@ class LeastSquaresAR(AutoRegressor):
         self : LeastSquaresAR
         """
         if y is None:
-            X = np.asarray(X) if not hasattr(X, "shape") else X
-            if getattr(X, "ndim", 1) == 2 and X.shape[1] > 1:
-                raise ValueError(
-                    f"{type(self).__name__} requires y to be passed, but the target y is None: "
-                    "pass a 1-D series alone, or a lag embedding X with its targets y."
-                )
+            series = self._fit_series_input(X)
             with numba_threads(self.n_jobs):
-                self._fit_series(check_series(X, "X"))
+                self._fit_series(series)
         else:
             X, y = validate_data(self, X, y, y_numeric=True)
             self._fit_embedding(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64))
@@ -274,7 +288,7 @@ class LeastSquaresAR(AutoRegressor):
             raise ValueError(f"The series has {n} values; order {p} needs at least {p + 2}.")
         if self.method != "ols" and not finite.all():
             raise ValueError(f"method={self.method!r} needs a series without missing values (NaN).")
-        mean = float(np.mean(y[finite])) if self.trend == "c" and finite.any() else 0.0
+        mean = self._centre(y)
         z = y - mean
         cp = _core.cross_products(z, p)
         if cp.n_obs < p + (self.trend == "c") + 1:
@@ -300,7 +314,7 @@ class LeastSquaresAR(AutoRegressor):
 
     def _solve(self, z, cp, p, mean):
         if p == 0:  # a criterion preferred no lag: white noise around the mean
-            const = cp.y_sum / cp.n_obs if self.trend == "c" else 0.0
+            const = _core.constant(cp, np.zeros(0), self.trend)
             rss = cp.yy - 2.0 * const * cp.y_sum + cp.n_obs * const**2
             ics, llf = _core.information_criteria(np.array([rss]), cp.n_obs, int(self.trend == "c"))
             self.llf_ = float(llf[0])
@@ -328,7 +342,7 @@ class LeastSquaresAR(AutoRegressor):
             const = 0.0
             self.llf_ = self.aic_ = self.bic_ = self.hqic_ = float("nan")
         self.coef_ = np.asarray(coef, dtype=np.float64)
-        self.intercept_ = float(const + mean * (1.0 - self.coef_.sum())) if self.trend == "c" else 0.0
+        self.intercept_ = self._intercept(const, mean)
         self.sigma2_ = float(sigma2)
         self.order_ = int(p)
         self.n_obs_ = int(cp.n_obs)
@@ -341,13 +355,13 @@ class LeastSquaresAR(AutoRegressor):
         if p > k:
             raise ValueError(f"order={p} needs at least {p} lag columns; X has {k} feature(s).")
         X = X[:, :p]
-        cp = _core.CrossProducts(X.T @ X, X.T @ y, float(y @ y), X.sum(0), float(y.sum()), n, [])
+        cp = _core.embedding_cross_products(X, y)
         if n < p + (self.trend == "c") + 1:
             raise ValueError(f"{n} samples are too few for {p} lag columns.")
         if criterion is not None:
             p = self._select(cp, p, criterion)
             X = X[:, :p]
-            cp = _core.CrossProducts(X.T @ X, X.T @ y, float(y @ y), X.sum(0), float(y.sum()), n, [])
+            cp = _core.embedding_cross_products(X, y)
         else:
             self.ic_path_ = None
         gram, rhs, _ = _core._centred(cp, self.trend)
@@ -358,7 +372,7 @@ class LeastSquaresAR(AutoRegressor):
                 coef = linalg.solve(gram, rhs, assume_a="pos")
             except (np.linalg.LinAlgError, linalg.LinAlgWarning):
                 coef = linalg.lstsq(gram, rhs)[0]
-        const = (cp.y_sum - cp.x_sum @ coef) / n if self.trend == "c" else 0.0
+        const = _core.constant(cp, coef, self.trend)
         resid = y - X @ coef - const
         rss = float(resid @ resid)
         ics, llf = _core.information_criteria(np.array([max(rss, 1e-300)]), n, p + (self.trend == "c"))

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from densest.ar import _core
-from densest.ar._least_squares import CRITERIA, AutoRegressor, check_series
+from densest.ar._least_squares import CRITERIA, AutoRegressor
 from densest.utils._parallel import numba_threads
 from densest.utils.validation import Interval, StrOptions, fit_context, validate_data
 
@@ -111,20 +111,13 @@ class SparseAR(AutoRegressor):
         self : SparseAR
         """
         if y is None:
-            X = np.asarray(X) if not hasattr(X, "shape") else X
-            if getattr(X, "ndim", 1) == 2 and X.shape[1] > 1:
-                raise ValueError(
-                    f"{type(self).__name__} requires y to be passed, but the target y is None: "
-                    "pass a 1-D series alone, or a lag embedding X with its targets y."
-                )
-            series = check_series(X, "X")
+            series = self._fit_series_input(X)
             if series.size < self.order + 2:
                 raise ValueError(
                     f"The series has {series.size} values; order {self.order} needs at least "
                     f"{self.order + 2}."
                 )
-            finite = np.isfinite(series)
-            mean = float(np.mean(series[finite])) if self.trend == "c" and finite.any() else 0.0
+            mean = self._centre(series)
             with numba_threads(self.n_jobs):
                 cp = _core.cross_products(series - mean, self.order)
             self._fit_cross_products(cp, mean)
@@ -134,8 +127,7 @@ class SparseAR(AutoRegressor):
             X, y = validate_data(self, X, y, y_numeric=True)
             X = np.asarray(X[:, : self.order], dtype=np.float64)
             y = np.asarray(y, dtype=np.float64)
-            cp = _core.CrossProducts(X.T @ X, X.T @ y, float(y @ y), X.sum(0), float(y.sum()),
-                                     len(y), [])  # fmt: skip
+            cp = _core.embedding_cross_products(X, y)
             self._fit_cross_products(cp, 0.0)
             self.last_window_ = None
         return self
@@ -159,10 +151,8 @@ class SparseAR(AutoRegressor):
         rss = path.rss[best]
         if self.refit:
             coef, rss = _core.refit_on_support(cp, self.trend, support)
-        m = cp.x_sum / cp.n_obs
-        const = cp.y_sum / cp.n_obs - m @ coef if self.trend == "c" else 0.0
         self.coef_ = coef
-        self.intercept_ = float(const + mean * (1.0 - coef.sum())) if self.trend == "c" else 0.0
+        self.intercept_ = self._intercept(_core.constant(cp, coef, self.trend), mean)
         self.support_ = support + 1
         self.alpha_ = float(path.alphas[best])
         self.alphas_ = path.alphas

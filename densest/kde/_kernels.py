@@ -287,6 +287,31 @@ def _gemm_row(qs, ys, g, nt, d2):
         d2[j] = max(qs + ys[j] - 2.0 * g[j], 0.0)
 
 
+@numba.njit(inline="always")
+def _tile_buffers(Q, nq, t_block, direct):
+    """Per-thread scratch: GEMM products, transposed reference tile, float64 query, distances."""
+    d = Q.shape[1]
+    buf = np.empty(1 if direct else nq * t_block, dtype=Q.dtype)
+    yt = np.empty((d if direct else 0, t_block), dtype=np.float64)
+    q64 = np.empty(d if direct else 0, dtype=np.float64)
+    d2 = np.empty(t_block, dtype=np.float64)
+    return buf, yt, q64, d2
+
+
+@numba.njit(inline="always")
+def _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt):
+    """Prepare tile (q0:q1, t0:t1): transpose its reference rows (direct) or form the
+    GEMM products of its rows; returns the products' view (empty when direct)."""
+    nq = q1 - q0
+    nt = t1 - t0
+    G = buf[: 0 if direct else nq * nt].reshape((0 if direct else nq, nt))
+    if direct:
+        _transpose_tile(Y, t0, nt, yt)
+    else:
+        np.dot(Q[q0:q1], Y[t0:t1].T, G)
+    return G
+
+
 def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_block, t_block,
                M, S, S2):  # fmt: skip
     """Blocked log-sum-exp engine (compiled below as a parallel kernel and its serial twin).
@@ -299,17 +324,14 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
     values are then meaningless), tile sizes,
     and the outputs M, S, S2 (m, k), filled in place.
     """
-    m, d = Q.shape
+    m = Q.shape[0]
     n = Y.shape[0]
     n_q_tiles = (m + q_block - 1) // q_block
     for qt in numba.prange(n_q_tiles):
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
-        buf = np.empty(1 if direct else nq * t_block, dtype=Q.dtype)
-        yt = np.empty((d if direct else 0, t_block), dtype=np.float64)
-        q64 = np.empty(d if direct else 0, dtype=np.float64)
-        d2 = np.empty(t_block, dtype=np.float64)
+        buf, yt, q64, d2 = _tile_buffers(Q, nq, t_block, direct)
         for r in range(nq):
             for k in range(cs.shape[0]):
                 M[q0 + r, k] = -np.inf
@@ -318,11 +340,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
         for t0 in range(0, n, t_block):
             t1 = min(t0 + t_block, n)
             nt = t1 - t0
-            G = buf[: 0 if direct else nq * nt].reshape((0 if direct else nq, nt))
-            if direct:
-                _transpose_tile(Y, t0, nt, yt)
-            else:
-                np.dot(Q[q0:q1], Y[t0:t1].T, G)
+            G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt)
             lw = logw[t0:t1]
             ys = ysq[t0:t1]
             for r in range(nq):
@@ -417,7 +435,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_bl
     distance drops whenever a tile holds a nearer point, and the sums so far are
     rescaled, so no term exceeds 1 and the largest is at least exp(-100).
     """
-    m, d = Q.shape
+    m = Q.shape[0]
     n = Y.shape[0]
     n_levels = S.shape[2]
     n_q_tiles = (m + q_block - 1) // q_block
@@ -425,10 +443,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_bl
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
-        buf = np.empty(1 if direct else nq * t_block, dtype=Q.dtype)
-        yt = np.empty((d if direct else 0, t_block), dtype=np.float64)
-        q64 = np.empty(d if direct else 0, dtype=np.float64)
-        d2 = np.empty(t_block, dtype=np.float64)
+        buf, yt, q64, d2 = _tile_buffers(Q, nq, t_block, direct)
         u = np.empty(t_block, dtype=np.float64)
         for r in range(nq):
             dref[q0 + r] = np.inf
@@ -436,11 +451,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_bl
         for t0 in range(0, n, t_block):
             t1 = min(t0 + t_block, n)
             nt = t1 - t0
-            G = buf[: 0 if direct else nq * nt].reshape((0 if direct else nq, nt))
-            if direct:
-                _transpose_tile(Y, t0, nt, yt)
-            else:
-                np.dot(Q[q0:q1], Y[t0:t1].T, G)
+            G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt)
             for r in range(nq):
                 if direct:
                     q64[:] = Q[q0 + r]
