@@ -302,6 +302,9 @@ def adaptive_lasso_path(cp, trend, *, gamma=1.0, alphas=None, n_alphas=60, ratio
         weights = np.ones(len(rhs))
     if alphas is None:
         alpha_max = float(np.max(np.abs(rhs) / (n * weights))) if len(rhs) else 1.0
+        if not alpha_max > 0:
+            raise ValueError("No lag is correlated with the target (a constant series?): "
+                             "the penalty path is empty.")  # fmt: skip
         alphas = np.geomspace(alpha_max, alpha_max * ratio, n_alphas)
     alphas = np.asarray(alphas, dtype=np.float64)
     gram = np.ascontiguousarray(gram)

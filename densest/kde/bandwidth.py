@@ -336,6 +336,10 @@ def chain_grid(h_max, n_grid=30, n_chains=3):
     >>> np.round(grid, 3)
     array([1.   , 0.841, 0.707, 0.595, 0.5  , 0.42 ])
     """
+    if not (np.isfinite(h_max) and h_max > 0):
+        raise ValueError(f"h_max must be a positive finite bandwidth, got {h_max!r}.")
+    if int(n_chains) != n_chains or n_chains < 1 or int(n_grid) != n_grid or n_grid < 1:
+        raise ValueError(f"n_grid and n_chains must be positive integers, got {n_grid!r}, {n_chains!r}.")
     if n_grid % n_chains or n_grid // n_chains > MAX_CHAIN_LEVELS:
         raise ValueError(f"n_grid={n_grid} must be a multiple of n_chains={n_chains} "
                          f"with at most {MAX_CHAIN_LEVELS} values per chain.")  # fmt: skip
@@ -409,6 +413,8 @@ def loo_log_likelihood(X, bandwidths, sample_weight=None, *, kernel="gaussian",
     """
     X, w = _check(X, sample_weight)
     bandwidths = np.asarray(bandwidths, dtype=np.float64).ravel()
+    if bandwidths.size == 0 or not np.all(np.isfinite(bandwidths) & (bandwidths > 0)):
+        raise ValueError(f"bandwidths must be a non-empty list of positive finite numbers, got {bandwidths}.")
     Y, ysq = _prepare(X)
     index = query_subset(Y, max_queries)
     Q = np.ascontiguousarray(Y[index])

@@ -83,5 +83,7 @@ def test_bad_input():
         SparseAR(10).fit(np.arange(5.0))
     with pytest.raises(ValueError, match="requires y"):
         SparseAR().fit(np.ones((20, 3)))
+    with pytest.raises(ValueError, match="constant series"):
+        SparseAR(3).fit(np.r_[np.ones(30), np.nan])
     with pytest.raises(ValueError, match="gamma"):
         SparseAR(gamma=-1.0).fit(np.arange(50.0))

@@ -97,6 +97,17 @@ def test_chain_detection():
     assert bandwidth._as_chains(grid * (1 + 1e-9 * np.arange(12))) is None
     with pytest.raises(ValueError, match="multiple of n_chains"):
         bandwidth.chain_grid(1.0, n_grid=10, n_chains=3)
+    for h_max in (-1.0, 0.0, np.nan, np.inf):
+        with pytest.raises(ValueError, match="h_max"):
+            bandwidth.chain_grid(h_max)
+    with pytest.raises(ValueError, match="positive integers"):
+        bandwidth.chain_grid(1.0, n_grid=30, n_chains=0)
+
+
+@pytest.mark.parametrize("bad", [[-1.0], [0.0], [np.nan], [np.inf], []])
+def test_loo_rejects_bad_bandwidths(bad, rng):
+    with pytest.raises(ValueError, match="positive finite"):
+        bandwidth.loo_log_likelihood(rng.standard_normal((30, 2)), bad)
 
 
 def test_loo_off_a_chain_grid_or_with_extreme_weights_is_still_exact(rng):
