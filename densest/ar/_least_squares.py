@@ -148,11 +148,6 @@ class AutoRegressor(RegressorMixin, BaseEstimator):
             history.append(self.intercept_ + float(np.dot(reversed_coef, history[-self.order_:])))
         return np.array(history[self.order_:])
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
-
 
 class LeastSquaresAR(AutoRegressor):
     """Exact conditional least-squares autoregression, with no lag matrix.

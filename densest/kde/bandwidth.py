@@ -307,6 +307,13 @@ def gaussian_kl_bandwidth(X, sample_weight=None):
     return gaussian_regimes(effective_n(w), feature_variances(X, w)).h_opt
 
 
+# Each squaring doubles a term's relative rounding error, so chains stay short.
+MAX_CHAIN_LEVELS = 10
+# Chain members may differ from exact doubling by this relative amount (a few ulps
+# of the h -> c round trip); the error in a log-density is then below 1e-12.
+_CHAIN_RTOL = 4e-15
+
+
 def chain_grid(h_max, n_grid=30, n_chains=3):
     """Decreasing log-spaced bandwidths made of doubling chains in 1 / (2 h^2).
 
@@ -345,13 +352,6 @@ def chain_grid(h_max, n_grid=30, n_chains=3):
                          f"with at most {MAX_CHAIN_LEVELS} values per chain.")  # fmt: skip
     c = 0.5 / h_max**2 * 2.0 ** (np.arange(n_grid) / n_chains)
     return 1.0 / np.sqrt(2.0 * c)
-
-
-# Each squaring doubles a term's relative rounding error, so chains stay short.
-MAX_CHAIN_LEVELS = 10
-# Chain members may differ from exact doubling by this relative amount (a few ulps
-# of the h -> c round trip); the error in a log-density is then below 1e-12.
-_CHAIN_RTOL = 4e-15
 
 
 def _as_chains(bandwidths):
