@@ -1,12 +1,14 @@
-"""Autoregression: exact least squares and sparse AR (AR-Net to come).
+"""Autoregression: exact least squares, sparse AR and AR-Net.
 
 :class:`LeastSquaresAR` fits exact conditional least squares (equal to
 statsmodels ``AutoReg``), Yule-Walker or Burg without forming the lag matrix;
-:class:`SparseAR` selects lags by the adaptive lasso on the same Gram. AR-Net
-and a lag-embedding transformer are planned (project issue 4).
+:class:`SparseAR` selects lags by the adaptive lasso on the same Gram;
+:class:`ARNet` fits the same model as a one-layer network by stochastic
+gradient with AR-Net's sparsity penalty (torch, from ``densest[deep]``).
 """
 
+from densest.ar._arnet import ARNet
 from densest.ar._least_squares import LeastSquaresAR
 from densest.ar._sparse import SparseAR
 
-__all__ = ["LeastSquaresAR", "SparseAR"]
+__all__ = ["ARNet", "LeastSquaresAR", "SparseAR"]

@@ -26,6 +26,11 @@ INSTANCE_PARAMS = {
         {"order": "bic", "trend": "n"},
         {"order": 2, "refine": 1},
     ],
+    "ARNet": [
+        {"order": 1, "n_epochs": 3, "device": "cpu", "random_state": 0},
+        {"order": 2, "sparsity": 0.5, "trend": "n", "loss": "huber", "n_epochs": 2,
+         "batch_size": 16, "dtype": "float32", "random_state": 0},
+    ],
     "SparseAR": [
         {},
         {"alpha": 0.01, "gamma": 0.0, "refit": False},
@@ -65,6 +70,7 @@ EXPECTED_FAILED_CHECKS = {
     "KernelDensity": _kde_failures,
     "LeastSquaresAR": _ar_failures,
     "SparseAR": _ar_failures,
+    "ARNet": _ar_failures,
 }
 
 
