@@ -2,8 +2,9 @@
 
 AR(3) series [0.2, 0.3, -0.5] (the AR-Net paper's sparse setting), trend "c".
 For each order p (N = 1e5 by default) and for N = 1e6 at p = 1000: fit time
-(also of SparseAR, the adaptive-lasso path with BIC and refit, for reference)
-(best of 3 for densest, one run for the references), peak memory traced by
+(also of SparseAR, the adaptive-lasso path with BIC and refit, and of ARNet,
+the torch AR-Net with its defaults on the CPU: 30 000+ Adam steps of batch 32)
+(best of 3 for LeastSquaresAR, one run for the others), peak memory traced by
 tracemalloc during the fit (numpy registers its buffers there), the max abs
 coefficient difference from AutoReg, and log-log slopes of time in p. A
 reference whose lag matrix would exceed --max-gb is skipped, and said so.
@@ -51,6 +52,13 @@ def sparse_fit(y, p):
     return np.concatenate([[model.intercept_], model.coef_])
 
 
+def arnet_fit(y, p):
+    from densest.ar import ARNet
+
+    model = ARNet(p, device="cpu", random_state=0).fit(y)
+    return np.concatenate([[model.intercept_], model.coef_])
+
+
 def autoreg_fit(y, p):
     from statsmodels.tsa.ar_model import AutoReg
 
@@ -84,7 +92,8 @@ def main():
         ref = None
         rows = [("densest 1 thread", lambda: densest_fit(y, p, 1), 3),
                 ("densest all cores", lambda: densest_fit(y, p, -1), 3),
-                ("densest SparseAR (adaptive lasso, BIC), 1 thread", lambda: sparse_fit(y, p), 1)]
+                ("densest SparseAR (adaptive lasso, BIC), 1 thread", lambda: sparse_fit(y, p), 1),
+                ("densest ARNet (torch CPU, defaults)", lambda: arnet_fit(y, p), 1)]
         if lag_gb * 4 <= args.max_gb:
             rows += [("statsmodels AutoReg", lambda: autoreg_fit(y, p), 1),
                      ("numpy lstsq on the lag matrix", lambda: lstsq_fit(y, p), 1)]

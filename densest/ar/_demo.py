@@ -26,6 +26,8 @@ def _autoreg_params(y, order):
 def run_demo(out_dir=None, random_state=0):
     """Fit LeastSquaresAR against statsmodels AutoReg, select an order or lags, handle gaps, forecast.
 
+    Lags are also selected by SparseAR and, when torch is installed, ARNet.
+
     Parameters
     ----------
     out_dir : pathlib.Path or None
@@ -63,17 +65,26 @@ def run_demo(out_dir=None, random_state=0):
     sparse = SparseAR(order=100).fit(y)
     sel_rows.append(("complete, SparseAR(order=100)", f"lags {sparse.support_.tolist()}",
                      np.round(sparse.coef_[sparse.support_ - 1], 3).tolist(), sparse.n_obs_))  # fmt: skip
+    try:
+        from densest.ar import ARNet
+
+        net = ARNet(order=100, sparsity=0.03, device="auto", random_state=random_state).fit(y)
+        kept = np.flatnonzero(np.abs(net.coef_) > 0.01) + 1
+        sel_rows.append((f"complete, ARNet(order=100, sparsity=0.03), {net.device_}", f"lags {kept.tolist()}",
+                         np.round(net.coef_[kept - 1], 3).tolist(), net.n_obs_))  # fmt: skip
+    except ImportError:  # torch not installed
+        pass
     selection = (
         f"order by BIC among 0..30, and lags by the adaptive lasso (BIC) among 1..100 "
-        f"(true AR(3) {TRUE_COEF}); windows with a gap are dropped",
+        f"(true AR(3) {TRUE_COEF}); windows with a gap are dropped; ARNet: lags with |coef| > 0.01",
         ("series", "order", "coefficients", "windows used"),
         sel_rows,
     )
-    model = LeastSquaresAR(3).fit(y)
+    mean, lower, upper = LeastSquaresAR(3).fit(y).forecast_interval(6, coverage=0.9)
     forecast = (
-        "recursive forecasts after the series (mean 1 / (1 - sum phi) = "
+        "recursive forecasts after the series with 90 % intervals (mean 1 / (1 - sum phi) = "
         f"{1.0 / (1.0 - sum(TRUE_COEF)):.3f})",
-        ("step", "forecast"),
-        [(h + 1, f) for h, f in enumerate(model.forecast(6))],
+        ("step", "forecast", "lower", "upper"),
+        list(zip(range(1, 7), mean, lower, upper)),
     )
     return {"tables": [speed, selection, forecast], "figures": []}

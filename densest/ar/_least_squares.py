@@ -3,7 +3,7 @@
 from numbers import Integral
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, stats
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 
@@ -38,8 +38,9 @@ def check_series(y, name="y"):
 class AutoRegressor(RegressorMixin, BaseEstimator):
     """Prediction, scoring and forecasting shared by the autoregressive estimators.
 
-    Subclasses set ``coef_``, ``intercept_``, ``order_`` and ``last_window_``
-    (None after a lag-embedding fit), and have a ``trend`` parameter.
+    Subclasses set ``order_`` and ``last_window_`` (None after a lag-embedding
+    fit) and define ``_predict_lags`` (predictions from rows of lags, lag 1
+    first).
     """
 
     def _fit_series_input(self, X):
@@ -82,10 +83,11 @@ class AutoRegressor(RegressorMixin, BaseEstimator):
             out = np.full(y.size, np.nan)
             if y.size > p:
                 lags = np.lib.stride_tricks.sliding_window_view(y, p + 1)[:, :p][:, ::-1]
-                out[p:] = self.intercept_ + lags @ self.coef_
+                complete = np.isfinite(lags).all(axis=1)
+                out[p:][complete] = self._predict_lags(lags[complete])
             return out
         X = validate_data(self, X, reset=False)
-        return self.intercept_ + X[:, : self.order_] @ self.coef_
+        return self._predict_lags(X[:, : self.order_])
 
     def score(self, X, y=None):
         """R^2 of one-step predictions (series) or of the regression (embedding).
@@ -129,27 +131,77 @@ class AutoRegressor(RegressorMixin, BaseEstimator):
         -------
         forecasts : ndarray of shape (steps,)
         """
+        window = self._forecast_window(steps, y)
+        history = np.concatenate([window, np.zeros(int(steps))])
+        p = self.order_
+        for h in range(int(steps)):
+            history[p + h] = self._predict_lags(history[h:p + h][::-1][None, :])[0]
+        return history[p:]
+
+    def _forecast_window(self, steps, y):
+        """The last ``order_`` values to forecast from, after checking ``steps``."""
         check_is_fitted(self)
-        if int(steps) != steps or steps < 1:
+        if isinstance(steps, bool) or int(steps) != steps or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps!r}.")
         if y is None:
             if self.last_window_ is None:
                 raise ValueError("Fitted on a lag embedding: pass the history y to forecast from.")
-            window = self.last_window_
-        else:
-            window = check_series(y, "y")[len(y) - self.order_:]
-            if window.size < self.order_ or not np.isfinite(window).all():
-                raise ValueError(f"y must end with {self.order_} non-missing values.")
-        if self.order_ == 0:
-            return np.full(int(steps), self.intercept_)
-        history = list(window)
-        reversed_coef = self.coef_[::-1]
-        for _ in range(int(steps)):
-            history.append(self.intercept_ + float(np.dot(reversed_coef, history[-self.order_:])))
-        return np.array(history[self.order_:])
+            return self.last_window_
+        window = check_series(y, "y")[len(y) - self.order_:]
+        if window.size < self.order_ or not np.isfinite(window).all():
+            raise ValueError(f"y must end with {self.order_} non-missing values.")
+        return window
 
 
-class LeastSquaresAR(AutoRegressor):
+class LinearAutoRegressor(AutoRegressor):
+    """An autoregression with coefficients: ``coef_``, ``intercept_`` and ``sigma2_``."""
+
+    def _predict_lags(self, lags):
+        return self.intercept_ + lags @ self.coef_
+
+    def forecast_interval(self, steps=1, coverage=0.95, y=None):
+        """Recursive forecasts with Gaussian prediction intervals.
+
+        The h-step forecast error of a linear AR with innovations of variance
+        ``sigma2_`` has variance sigma2 * sum_{j<h} psi_j^2, with the MA(infinity)
+        weights psi_0 = 1, psi_j = sum_i phi_i psi_(j-i) (coefficient
+        uncertainty is ignored, as in statsmodels' ``AutoReg`` forecasts).
+
+        Parameters
+        ----------
+        steps : int, default=1
+            Horizon.
+        coverage : float in (0, 1), default=0.95
+            Probability covered by each interval.
+        y : array-like of shape (n,), optional
+            History to forecast from; default: the end of the fitted series.
+
+        Returns
+        -------
+        forecasts, lower, upper : ndarray of shape (steps,)
+
+        Examples
+        --------
+        >>> from densest.ar import LeastSquaresAR
+        >>> from densest.datasets import make_ar_process
+        >>> model = LeastSquaresAR(2).fit(make_ar_process([0.5, -0.3], 2000, random_state=0))
+        >>> mean, lower, upper = model.forecast_interval(3)
+        >>> bool((lower < mean).all() and (mean < upper).all())
+        True
+        """
+        if not 0.0 < coverage < 1.0:
+            raise ValueError(f"coverage must lie strictly between 0 and 1, got {coverage!r}.")
+        mean = self.forecast(steps, y)
+        psi = np.zeros(mean.size)
+        psi[0] = 1.0
+        for j in range(1, mean.size):
+            k = min(j, self.order_)
+            psi[j] = self.coef_[:k] @ psi[j - 1::-1][:k]
+        half = stats.norm.ppf(0.5 + coverage / 2.0) * np.sqrt(self.sigma2_ * np.cumsum(psi**2))
+        return mean, mean - half, mean + half
+
+
+class LeastSquaresAR(LinearAutoRegressor):
     """Exact conditional least-squares autoregression, with no lag matrix.
 
     Fits y_t = c + sum_{i=1..p} phi_i y_(t-i) + e_t. For a series, the cross

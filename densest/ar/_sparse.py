@@ -5,12 +5,12 @@ from numbers import Integral, Real
 import numpy as np
 
 from densest.ar import _core
-from densest.ar._least_squares import CRITERIA, AutoRegressor
+from densest.ar._least_squares import CRITERIA, LinearAutoRegressor
 from densest.utils._parallel import numba_threads
 from densest.utils.validation import Interval, StrOptions, fit_context, validate_data
 
 
-class SparseAR(AutoRegressor):
+class SparseAR(LinearAutoRegressor):
     """Sparse autoregression: the adaptive lasso, solved on X'X, with an exact refit.
 
     The lag Gram X'X and X'y of an AR(order) regression come from the series

@@ -160,3 +160,24 @@ def test_the_series_is_not_modified():
     model.predict(y)
     model.score(y)
     np.testing.assert_array_equal(y, before)
+
+
+@pytest.mark.parametrize("trend, order", [("c", 3), ("n", 1), ("c", 12)])
+def test_forecast_interval_equals_autoreg(trend, order):
+    from statsmodels.tsa.ar_model import AutoReg
+
+    y = 2.0 + make_ar_process([0.6, -0.2, 0.1], 3000, random_state=order)
+    ours = LeastSquaresAR(order, trend=trend).fit(y)
+    ref = AutoReg(y, lags=order, trend=trend).fit().get_prediction(start=y.size, end=y.size + 9)
+    mean, lower, upper = ours.forecast_interval(10, coverage=0.9)
+    np.testing.assert_allclose(mean, ref.predicted_mean, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.column_stack([lower, upper]), ref.conf_int(alpha=0.1), rtol=1e-9, atol=1e-9)
+
+
+def test_forecast_interval_errors_and_width():
+    model = LeastSquaresAR(2).fit(make_ar_process([0.5, 0.2], 500, random_state=0))
+    for coverage in [0.0, 1.0, 1.5]:
+        with pytest.raises(ValueError, match="coverage"):
+            model.forecast_interval(3, coverage=coverage)
+    _, lower, upper = model.forecast_interval(20)
+    assert np.all(np.diff(upper - lower) >= 0)  # the error variance grows with the horizon
