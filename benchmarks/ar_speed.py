@@ -11,7 +11,7 @@ reference whose lag matrix would exceed --max-gb is skipped, and said so.
 One process; densest with one Numba thread and with all cores, BLAS at its
 default thread count for the references.
 
-Usage: python benchmarks/ar_speed.py [--orders 10 100 500 1000] [--n 100000] [--max-gb 6]
+Usage: python benchmarks/ar_speed.py [--orders 10 100 500 1000] [--n 100000] [--max-gb 6] [--arnet-max-n 100000]
 """
 
 import argparse
@@ -79,6 +79,8 @@ def main():
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--big-n", type=int, default=1_000_000)
     parser.add_argument("--max-gb", type=float, default=6.0)
+    parser.add_argument("--arnet-max-n", type=int, default=100_000,
+                        help="largest N for ARNet (10 epochs of N / 32 steps each)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
     LeastSquaresAR(5).fit(make_ar_process([0.5], 1000, random_state=0))  # compile
@@ -92,8 +94,9 @@ def main():
         ref = None
         rows = [("densest 1 thread", lambda: densest_fit(y, p, 1), 3),
                 ("densest all cores", lambda: densest_fit(y, p, -1), 3),
-                ("densest SparseAR (adaptive lasso, BIC), 1 thread", lambda: sparse_fit(y, p), 1),
-                ("densest ARNet (torch CPU, defaults)", lambda: arnet_fit(y, p), 1)]
+                ("densest SparseAR (adaptive lasso, BIC), 1 thread", lambda: sparse_fit(y, p), 1)]
+        if n <= args.arnet_max_n:
+            rows.append(("densest ARNet (torch CPU, defaults)", lambda: arnet_fit(y, p), 1))
         if lag_gb * 4 <= args.max_gb:
             rows += [("statsmodels AutoReg", lambda: autoreg_fit(y, p), 1),
                      ("numpy lstsq on the lag matrix", lambda: lstsq_fit(y, p), 1)]
