@@ -8,7 +8,7 @@ squares (:class:`densest.ar.LeastSquaresAR`) estimates all 60 coefficients
 and spreads noise over the 57 that should be zero; AR-Net
 (:class:`densest.ar.ARNet`, told the expected sparsity 3/60) and the adaptive
 lasso (:class:`densest.ar.SparseAR`) recover the three lags. The error is the
-AR-Net paper's sTPE, 100 sum|w_hat - w| / sum(|w_hat| + |w|).
+AR-Net paper's sTPE, ``100 sum|w_hat - w| / sum(|w_hat| + |w|)``.
 """
 
 import time

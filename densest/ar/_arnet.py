@@ -20,16 +20,16 @@ class ARNet(LinearAutoRegressor):
     standardised series (coefficients do not depend on the scaling), with a
     one-cycle learning rate (warm-up over a quarter of the steps, then cosine
     annealing to 1/250000 of the peak) and, when ``sparsity`` is given, the
-    paper's penalty
+    paper's penalty ``lambda R(phi)`` with
 
-        lambda R(phi),  R(phi) = (1/p) sum_i (2 / (1 + exp(-c1 |phi_i|^(1/c2))) - 1),
+    ``R(phi) = (1/p) sum_i (2 / (1 + exp(-c1 |phi_i|^(1/c2))) - 1)``,
 
     with lambda = c_lambda (1/s - 1) for an expected fraction s of non-zero
     lags, switched in on a quadratic ramp that reaches full strength halfway
     through training. The penalty's gradient is large near zero and vanishes
     for large coefficients, so the annealed steps drive unneeded lags to zero
     without shrinking the needed ones much. At phi = 0 its gradient, infinite
-    in theory, is taken as 0 (|phi| is offset by 1e-9 inside the power).
+    in theory, is taken as 0 (``|phi|`` is offset by 1e-9 inside the power).
 
     Each step costs O(batch_size * p), so the fit time is nearly flat in p at
     this model size; :class:`LeastSquaresAR` gives the exact least-squares
@@ -59,7 +59,7 @@ class ARNet(LinearAutoRegressor):
         one-step error of the previous epoch (1 in the first), times
         (1e5 / n_windows)^(3/4). The paper's constant suits its 100 000 training
         windows; with fewer, the noise in the coefficients is larger (of order
-        n^(-1/2)), and zeroing it under the penalty's |w|^(-1/2) slope near 0
+        n^(-1/2)), and zeroing it under the penalty's ``|w|^(-1/2)`` slope near 0
         takes a weight growing as n^(-3/4). This scaling is densest's (in the
         paper's small-data setting, 1000 values and p = 20, it took the median
         sTPE from 19 to about 3; ``benchmarks/RESULTS.md``).
