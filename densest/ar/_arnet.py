@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from densest.ar import _core, _sgd
-from densest.ar._least_squares import CRITERIA, LinearAutoRegressor
+from densest.ar._least_squares import CRITERIA, LinearAutoRegressor, check_length, first_lags
 from densest.utils import import_optional
 from densest.utils.validation import Interval, StrOptions, fit_context, validate_data
 
@@ -180,8 +180,7 @@ class ARNet(LinearAutoRegressor):
         p = self.order
         if y is None:
             series = self._fit_series_input(X)
-            if series.size < p + 2:
-                raise ValueError(f"The series has {series.size} values; order {p} needs at least {p + 2}.")
+            check_length(series.size, p)
             mean, scale = self._standardisation(series[np.isfinite(series)])
             windows, rows = _sgd.series_windows(torch, (series - mean) / scale, p, device, dtype)
             if rows.numel() < p + 2:
@@ -191,11 +190,10 @@ class ARNet(LinearAutoRegressor):
                 )
         else:
             X, y = validate_data(self, X, y, y_numeric=True)
-            if X.shape[1] < p:
-                raise ValueError(f"order={p} needs at least {p} lag columns; X has {X.shape[1]} feature(s).")
+            X = first_lags(X, p)
             if X.shape[0] < p + 2:
                 raise ValueError(f"{X.shape[0]} samples are too few for {p} lag columns (need {p + 2}).")
-            X, y = np.asarray(X[:, :p], dtype=np.float64), np.asarray(y, dtype=np.float64)
+            X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
             mean, scale = self._standardisation(y)
             windows, rows = _sgd.embedding_windows(torch, (X - mean) / scale, (y - mean) / scale,
                                                    device, dtype)  # fmt: skip

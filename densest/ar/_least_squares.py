@@ -35,6 +35,19 @@ def check_series(y, name="y"):
     return y
 
 
+def check_length(n, order):
+    """Raise a clear error when a series of ``n`` values is too short for ``order`` lags."""
+    if n < order + 2:
+        raise ValueError(f"The series has {n} values; order {order} needs at least {order + 2}.")
+
+
+def first_lags(X, order):
+    """The first ``order`` columns (lags 1..order) of a lag embedding, or a clear error."""
+    if X.shape[1] < order:
+        raise ValueError(f"order={order} needs at least {order} lag columns; X has {X.shape[1]} feature(s).")
+    return X[:, :order]
+
+
 class AutoRegressor(RegressorMixin, BaseEstimator):
     """Prediction, scoring and forecasting shared by the autoregressive estimators.
 
@@ -331,8 +344,7 @@ class LeastSquaresAR(LinearAutoRegressor):
         n = y.size
         finite = np.isfinite(y)
         criterion, p = self._criterion_orders(max(1, min(int(10 * np.log10(max(n, 2))), n // 2 - 1)))
-        if n < p + 2:
-            raise ValueError(f"The series has {n} values; order {p} needs at least {p + 2}.")
+        check_length(n, p)
         if self.method != "ols" and not finite.all():
             raise ValueError(f"method={self.method!r} needs a series without missing values (NaN).")
         mean = self._centre(y)
@@ -399,9 +411,7 @@ class LeastSquaresAR(LinearAutoRegressor):
             raise ValueError(f"method={self.method!r} needs the series: call fit(y) with y=None.")
         n, k = X.shape
         criterion, p = self._criterion_orders(k)
-        if p > k:
-            raise ValueError(f"order={p} needs at least {p} lag columns; X has {k} feature(s).")
-        X = X[:, :p]
+        X = first_lags(X, p)
         cp = _core.embedding_cross_products(X, y)
         if n < p + (self.trend == "c") + 1:
             raise ValueError(f"{n} samples are too few for {p} lag columns.")

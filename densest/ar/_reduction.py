@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
-from densest.ar._least_squares import AutoRegressor, check_series
+from densest.ar._least_squares import AutoRegressor, check_length, check_series, first_lags
 from densest.utils.validation import (
     HasMethods,
     Interval,
@@ -228,8 +228,7 @@ class LagRegressor(AutoRegressor):
         p = self.order
         if y is None:
             series = self._fit_series_input(X)
-            if series.size < p + 2:
-                raise ValueError(f"The series has {series.size} values; order {p} needs at least {p + 2}.")
+            check_length(series.size, p)
             lags, targets = lag_matrix(series, p)
             if targets.size < 2:
                 raise ValueError(f"Only {targets.size} windows of {p + 1} consecutive non-missing values.")
@@ -237,9 +236,7 @@ class LagRegressor(AutoRegressor):
             self.n_features_in_ = 1
         else:
             lags, targets = validate_data(self, X, y, y_numeric=True)
-            if lags.shape[1] < p:
-                raise ValueError(f"order={p} needs at least {p} lag columns; X has {lags.shape[1]} feature(s).")
-            lags = lags[:, :p]
+            lags = first_lags(lags, p)
             self.last_window_ = None
         self.estimator_ = clone(self.estimator).fit(lags, targets)
         self.order_, self.n_obs_ = p, int(targets.size)

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from densest.ar import _core
-from densest.ar._least_squares import CRITERIA, LinearAutoRegressor
+from densest.ar._least_squares import CRITERIA, LinearAutoRegressor, check_length
 from densest.utils._parallel import numba_threads
 from densest.utils.validation import Interval, StrOptions, fit_context, validate_data
 
@@ -112,11 +112,7 @@ class SparseAR(LinearAutoRegressor):
         """
         if y is None:
             series = self._fit_series_input(X)
-            if series.size < self.order + 2:
-                raise ValueError(
-                    f"The series has {series.size} values; order {self.order} needs at least "
-                    f"{self.order + 2}."
-                )
+            check_length(series.size, self.order)
             mean = self._centre(series)
             with numba_threads(self.n_jobs):
                 cp = _core.cross_products(series - mean, self.order)
