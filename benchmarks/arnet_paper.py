@@ -20,6 +20,7 @@ Dense also reports the median |sTPE(ARNet) - sTPE(least squares)| and the
 median max |w_ARNet - w_least_squares|. One process, torch on the CPU.
 
 Usage: python benchmarks/arnet_paper.py [--seeds 5] [--sparse-orders 3 10 25 100 200 1000]
+       [--settings dense sparse small]
 """
 
 import argparse
@@ -112,6 +113,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--dense-orders", type=int, nargs="+", default=[3, 10, 25])
     parser.add_argument("--sparse-orders", type=int, nargs="+", default=[3, 10, 25, 100, 200, 1000])
+    parser.add_argument("--settings", nargs="+", choices=["dense", "sparse", "small"],
+                        default=["dense", "sparse", "small"])
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
           f"torch {torch.__version__} with {torch.get_num_threads()} threads, CPU")
@@ -131,11 +134,14 @@ def main():
         truth[[0, 2, 9]] = SPARSE
         return truth, make_ar_process(truth, 2000, random_state=20_000 + seed)
 
-    run_setting("dense AR(p), model order p", args.dense_orders, args.seeds, dense, n_train, n_test, False)
-    run_setting("sparse AR(3) [0.2, 0.3, -0.5], model order p", args.sparse_orders, args.seeds, sparse,
-                n_train, n_test, True)
-    run_setting("small data: 1000 training values, p = 20, lags 1, 3, 10", [20], args.seeds, small,
-                1000, 1000, True)
+    if "dense" in args.settings:
+        run_setting("dense AR(p), model order p", args.dense_orders, args.seeds, dense, n_train, n_test, False)
+    if "sparse" in args.settings:
+        run_setting("sparse AR(3) [0.2, 0.3, -0.5], model order p", args.sparse_orders, args.seeds, sparse,
+                    n_train, n_test, True)
+    if "small" in args.settings:
+        run_setting("small data: 1000 training values, p = 20, lags 1, 3, 10", [20], args.seeds, small,
+                    1000, 1000, True)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,11 @@ REFERENCE_WINDOWS, WINDOWS_EXPONENT = 1e5, 0.75
 # The penalty grows as ((progress - start) / (full - start))^2 and is at full
 # strength halfway through training (AR-Net 1.2).
 REG_START, REG_FULL = 0.0, 0.5
+# Without a penalty the returned weights are the mean of the iterates from this
+# fraction of the steps on (Polyak-Ruppert tail averaging): 3-4x closer to the
+# least-squares weights than the last iterate (benchmarks/RESULTS.md). With the
+# penalty the last iterate is kept: averaging keeps the iterates' way down to 0.
+AVERAGE_FROM = 0.5
 
 
 @dataclass
@@ -193,6 +198,8 @@ def train(windows, rows, *, bias, sparsity, c1, c2, reg_scale, loss, n_epochs, b
     total = rates.size
     sparse = sparsity is not None and sparsity < 1.0
     noise_loss, reg_max, curve, step = 1.0, 0.0, [], 0
+    average_from = total if sparse else int(AVERAGE_FROM * total)
+    mean_theta = theta.clone()
     epochs = range(n_epochs) if progress is None else progress(range(n_epochs))
     for _ in epochs:
         if sparse:
@@ -211,7 +218,11 @@ def train(windows, rows, *, bias, sparsity, c1, c2, reg_scale, loss, n_epochs, b
                     grad[:order].add_(sparsity_penalty_gradient(torch, weight, c1, c2), alpha=reg)
             optimizer.step(grad, float(rates[step]))
             step += 1
+            if step > average_from:
+                mean_theta.add_(theta - mean_theta, alpha=1.0 / (step - average_from))
         noise_loss = float(squared) / n_rows
         curve.append(noise_loss)
-    coef = weight.cpu().double().numpy()[::-1].copy()
+    if average_from < total:
+        theta = mean_theta
+    coef = theta[:order].cpu().double().numpy()[::-1].copy()
     return TrainingResult(coef, float(theta[order]), curve, reg_max)

@@ -97,6 +97,26 @@ def test_penalty_weight_ramp():
     assert _sgd.penalty_weight(0.9, 2.0) == 2.0
 
 
+@pytest.mark.parametrize("sparsity", [None, 0.5])
+def test_tail_average_without_penalty(monkeypatch, sparsity):
+    # An optimizer whose k-th step sets every weight to k: the dense fit returns
+    # the mean of the iterates after the first AVERAGE_FROM of the steps, the
+    # penalised fit the last iterate.
+    def count_steps(self, grad, lr):
+        self.t += 1
+        self.theta.fill_(float(self.t))
+
+    monkeypatch.setattr(_sgd.Adam, "step", count_steps)
+    windows, rows = _sgd.series_windows(torch, np.arange(41.0), 2, "cpu", torch.float64)
+    result = _sgd.train(windows, rows, bias=True, sparsity=sparsity, c1=2.0, c2=2.0, reg_scale=0.1,
+                        loss="mse", n_epochs=5, batch_size=4, learning_rate=1e-3, seed=0)  # fmt: skip
+    total = 5 * 10
+    start = int(_sgd.AVERAGE_FROM * total)
+    expected = np.mean(np.arange(start + 1, total + 1)) if sparsity is None else total
+    np.testing.assert_allclose(result.coef, [expected, expected], rtol=1e-12)
+    assert result.bias == pytest.approx(expected, rel=1e-12)
+
+
 def test_dense_matches_least_squares():
     y = 5.0 + make_ar_process([0.5, -0.3, 0.2], 20_000, random_state=0)
     ols = LeastSquaresAR(3).fit(y)
