@@ -35,10 +35,11 @@ def _bad_values(X):
 
 @pytest.mark.parametrize("estimator", INSTANCES, ids=_id)
 def test_unfitted_use_raises_not_fitted(estimator):
-    X, _ = fit_data(estimator)
+    X, y = fit_data(estimator)
     for method in _methods(estimator):
+        extra = (y,) if method == "score" and y is not None else ()  # a supervised score takes y
         with pytest.raises(NotFittedError):
-            getattr(clone(estimator), method)(X)
+            getattr(clone(estimator), method)(X, *extra)
     if hasattr(estimator, "sample"):
         with pytest.raises(NotFittedError):
             clone(estimator).sample(3)

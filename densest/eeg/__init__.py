@@ -1,7 +1,24 @@
-"""Augmented-covariance Riemannian EEG classifiers.
+"""Augmented-covariance Riemannian EEG classifiers (Carrara & Papadopoulo 2023).
 
-Not yet available: this family is planned (project issue 5) and exports no
-estimator yet.  ``densest demo`` lists it as not yet available.
+The augmented covariance matrix (ACM) of an epoch is the covariance of its
+delay embedding: the block-Toeplitz Yule-Walker matrix of a vector
+autoregression. :class:`AugmentedCovariances` computes it,
+:func:`make_acm_pipeline` builds pyRiemann classifiers on it,
+:class:`ACMSearchCV` searches its order and lag reusing one covariance per
+lag, :func:`nested_cross_validate` runs the paper's nested protocol, and
+:mod:`densest.eeg.embedding` chooses the lag and order from data.
+Requires the ``eeg`` extra (pyRiemann, MNE).
 """
 
-__all__ = []
+from densest.eeg import embedding
+from densest.eeg._augmented import AugmentedCovariances
+from densest.eeg._pipelines import ACMSearchCV, make_acm_pipeline, moabb_pipelines, nested_cross_validate
+
+__all__ = [
+    "ACMSearchCV",
+    "AugmentedCovariances",
+    "embedding",
+    "make_acm_pipeline",
+    "moabb_pipelines",
+    "nested_cross_validate",
+]

@@ -34,6 +34,15 @@ INSTANCE_PARAMS = {
          "batch_size": 16, "dtype": "float32", "random_state": 0},
     ],
     "LagEmbedding": [{}, {"order": 3}],
+    "AugmentedCovariances": [
+        {},
+        {"order": "auto", "lag": "auto", "estimator": "oas", "trim": "moabb"},
+        {"order": 2, "lag": 3, "trim": 10},
+    ],
+    "ACMSearchCV": [
+        {"orders": [1, 2], "lags": [1], "param_grid": {"svc__C": [0.5, 1.0]}},
+        {"classifier": "mdm", "orders": [1, 2], "lags": [1, 2], "prior": True, "whiten": False},
+    ],
     "LagRegressor": [
         {"estimator": LinearRegression()},
         {"estimator": KNeighborsRegressor(n_neighbors=3), "order": 2},
