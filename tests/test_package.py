@@ -112,3 +112,11 @@ def test_demo_runs_the_ar_family(capsys, tmp_path):
     assert main(["demo", "--family", "ar", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "without a lag matrix" in out and "order by BIC" in out and "recursive forecasts" in out
+
+
+@pytest.mark.slow
+def test_demo_runs_the_eeg_family(capsys, tmp_path):
+    pytest.importorskip("pyriemann")
+    assert main(["demo", "--family", "eeg", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "imagined left vs right fist" in out and "ACMSearchCV" in out and "Cao E1(d)" in out

@@ -37,14 +37,17 @@ def cao_sums(series, lag, theiler, mean_ratio, mean_gap):
             shift = (d - 1) * lag
             ratio_sum, gap_sum, count = 0.0, 0.0, 0
             for i in range(n_points):
-                best, best_j = np.inf, -1
-                for j in range(n_points):
-                    step = abs(x[i + shift] - x[j + shift])
-                    if step > dist[i, j]:
-                        dist[i, j] = step
-                    if abs(i - j) > theiler and 0.0 < dist[i, j] < best:
-                        best, best_j = dist[i, j], j
-                if best_j >= 0:
+                row, xi = dist[i], x[i + shift]
+                for j in range(n_points):  # add coordinate d (vectorised)
+                    row[j] = max(row[j], abs(xi - x[j + shift]))
+                best = np.inf
+                for j in range(n_points):  # nearest allowed neighbour (vectorised min)
+                    allowed = abs(i - j) > theiler and row[j] > 0.0
+                    best = min(best, row[j] if allowed else np.inf)
+                if best < np.inf:
+                    best_j = 0
+                    while not (row[best_j] == best and abs(i - best_j) > theiler):
+                        best_j += 1
                     gap = abs(x[i + d * lag] - x[best_j + d * lag])
                     ratio_sum += max(best, gap) / best
                     gap_sum += gap

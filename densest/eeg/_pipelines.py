@@ -10,6 +10,7 @@ from sklearn.model_selection import ParameterGrid, RepeatedStratifiedKFold, chec
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from densest.eeg import embedding
@@ -158,6 +159,9 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
         :func:`make_acm_pipeline`).
     blas_threads : int or None, default=1
         BLAS threads during fit and prediction (None: leave them).
+    n_jobs : int or None, default=None
+        Threads scoring (order, lag, split) cells in parallel (-1: all cores);
+        each runs its small-matrix eigendecompositions on one BLAS thread.
 
     Attributes
     ----------
@@ -205,11 +209,12 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
         "scoring": [str, callable, None],
         "whiten": ["boolean"],
         "blas_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(self, classifier="ts_svm", orders=(1, 2, 4, 6, 8), lags=(1, 2, 4), param_grid=None,
                  estimator="cov", trim="valid", prior=False, cv=3, scoring="auto", whiten=True,
-                 blas_threads=1):  # fmt: skip
+                 blas_threads=1, n_jobs=None):  # fmt: skip
         self.classifier = classifier
         self.orders = orders
         self.lags = lags
@@ -221,6 +226,7 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
         self.scoring = scoring
         self.whiten = whiten
         self.blas_threads = blas_threads
+        self.n_jobs = n_jobs
 
     def _limits(self):
         return threadpool_limits(limits=self.blas_threads, user_api="blas")
@@ -279,7 +285,7 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
         scoring = self.scoring
         if scoring == "auto":
             scoring = "roc_auc" if len(self.classes_) == 2 else "accuracy"
-        params, scores, window = [], [], {}
+        params, tasks, window = [], [], {}
         for lag in lags:
             window[lag] = embedding.n_dropped(orders[-1], lag, self.trim)
             plain = self.estimator in PLAIN_ESTIMATORS
@@ -289,25 +295,28 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
                 covs = (largest[:, :dim, :dim] if plain
                         else augmented_covariances(X, order, lag, self.estimator, window[lag]))  # fmt: skip
                 params += [{"order": order, "lag": lag, **point} for point in grid]
-                scores += self._score_grid(covs, y, splits, grid, order, lag, scoring)
-        return _results(params, np.array(scores)), window
+                tasks += [delayed(self._score_split)(covs, y, split, grid, order, lag, scoring) for split in splits]
+        # Threads: the eigendecompositions release the GIL; BLAS stays at one thread each.
+        columns = Parallel(n_jobs=self.n_jobs, prefer="threads")(tasks)
+        scores = np.array(columns).reshape(-1, len(splits), len(grid)).transpose(0, 2, 1).reshape(-1, len(splits))
+        return _results(params, scores), window
 
-    def _score_grid(self, covs, y, splits, grid, order, lag, scoring):
-        """Inner-split scores (n_grid x n_splits) of the classifier steps on ``covs``."""
+    def _score_split(self, covs, y, split, grid, order, lag, scoring):
+        """Scores of each grid point on one inner split (steps after the covariances)."""
+        train, test = split
         steps = self._pipeline({"order": order, "lag": lag}, "valid").steps[1:]
         last = steps[-1][0] + "__"
         n_shared = len(steps) - 1 if all(key.startswith(last) for point in grid for key in point) else 0
-        scores = np.empty((len(grid), len(splits)))
-        for k, (train, test) in enumerate(splits):
-            X_train, X_test = covs[train], covs[test]
-            if n_shared:
-                head = Pipeline(steps[:n_shared]).fit(X_train, y[train])
-                X_train, X_test = head.transform(X_train), head.transform(X_test)
-            tail = Pipeline(steps[n_shared:])
-            for g, point in enumerate(grid):
-                model = clone(tail).set_params(**point).fit(X_train, y[train])
-                scores[g, k] = check_scoring(model, scoring)(model, X_test, y[test])
-        return list(scores)
+        X_train, X_test = covs[train], covs[test]
+        if n_shared:
+            head = Pipeline(steps[:n_shared]).fit(X_train, y[train])
+            X_train, X_test = head.transform(X_train), head.transform(X_test)
+        tail = Pipeline(steps[n_shared:])
+        scores = []
+        for point in grid:
+            model = clone(tail).set_params(**point).fit(X_train, y[train])
+            scores.append(check_scoring(model, scoring)(model, X_test, y[test]))
+        return scores
 
     def _delegate(self, method, X):
         check_is_fitted(self)

@@ -340,10 +340,34 @@ def select_order(X, lag, max_order=12, tol=0.02, theiler=None):
     if max_order < 1:
         return 1
     e1, _ = cao_statistics(X, lag, max_order + 1, theiler)
-    for d in range(1, max_order + 1):
+    return saturation(e1, tol)
+
+
+def saturation(e1, tol=0.02):
+    """The smallest d with ``E1(d + 1) - E1(d) < tol * E1(d)``, else the last d with a successor.
+
+    Parameters
+    ----------
+    e1 : array-like of shape (n,)
+        Cao's E1(d) for d = 1 .. n (from :func:`cao_statistics`).
+    tol : float, default=0.02
+        Relative change taken as saturation.
+
+    Returns
+    -------
+    order : int
+        Between 1 and ``n - 1``.
+
+    Examples
+    --------
+    >>> saturation([0.01, 0.3, 0.6, 0.9, 0.91, 0.92])
+    4
+    """
+    e1 = np.asarray(e1, dtype=np.float64)
+    for d in range(1, len(e1)):
         if e1[d] - e1[d - 1] < tol * e1[d - 1]:
             return d
-    return max_order
+    return max(len(e1) - 1, 1)
 
 
 def prune_grid(X, orders, lags, *, max_lag=30, max_order=12):
