@@ -340,6 +340,26 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
         """
         return self._delegate("predict", X)
 
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict` on labelled epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times)
+            Epochs.
+        y : array-like of shape (n_trials,)
+            True labels.
+        sample_weight : array-like of shape (n_trials,) or None
+            Weights of the trials.
+
+        Returns
+        -------
+        accuracy : float
+        """
+        from sklearn.metrics import accuracy_score
+
+        return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
+
     @available_if(_best_has("decision_function"))
     def decision_function(self, X):
         """Decision values of the best pipeline (e.g. for ROC-AUC).
