@@ -120,3 +120,11 @@ def test_demo_runs_the_eeg_family(capsys, tmp_path):
     assert main(["demo", "--family", "eeg", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "imagined left vs right fist" in out and "ACMSearchCV" in out and "Cao E1(d)" in out
+
+
+@pytest.mark.slow
+def test_demo_runs_the_score_family(capsys, tmp_path):
+    pytest.importorskip("torch")
+    assert main(["demo", "--family", "score", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "ScoreAutoEncoder(sigma=0.1)" in out and "energy" in out and "MH acceptance" in out

@@ -8,6 +8,7 @@ from sklearn.utils import check_random_state
 from densest.ar import _core, _sgd
 from densest.ar._least_squares import CRITERIA, LinearAutoRegressor, check_length, first_lags
 from densest.utils import import_optional
+from densest.utils._torch import resolve_device
 from densest.utils.validation import Interval, StrOptions, fit_context, validate_data
 
 
@@ -178,7 +179,7 @@ class ARNet(LinearAutoRegressor):
         self : ARNet
         """
         torch = import_optional("torch", "deep")
-        device = _sgd.resolve_device(torch, self.device)
+        device = resolve_device(torch, self.device)
         dtype = getattr(torch, self.dtype)
         p = self.order
         if y is None:

@@ -40,19 +40,6 @@ class TrainingResult:
     reg_lambda: float
 
 
-def resolve_device(torch, device):
-    """A torch.device: ``"auto"`` is CUDA when available, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
-    return resolved
-
-
 def complete_targets(z, order):
     """Indices t >= order whose window z[t - order .. t] holds no NaN."""
     missing = np.concatenate([[0], np.cumsum(np.isnan(z))])

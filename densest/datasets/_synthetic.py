@@ -57,7 +57,15 @@ def make_gaussian_mixture(n_samples=1000, n_features=2, *, n_components=3, separ
     return X, y, params
 
 
-def gaussian_mixture_log_density(X, params):
+def _component_terms(X, params, noise):
+    X = np.asarray(X, dtype=np.float64)
+    var = params["scale"] ** 2 + np.broadcast_to(np.asarray(noise, dtype=np.float64) ** 2, (X.shape[1],))
+    diff = X[:, None, :] - params["means"][None]
+    log_comp = -0.5 * (diff**2 / var).sum(-1) - 0.5 * np.log(2 * np.pi * var).sum()
+    return diff, var, log_comp + np.log(params["weights"])[None, :]
+
+
+def gaussian_mixture_log_density(X, params, noise=0.0):
     """Exact log-density of the mixture returned by :func:`make_gaussian_mixture`.
 
     Parameters
@@ -66,6 +74,10 @@ def gaussian_mixture_log_density(X, params):
         Points.
     params : dict
         As returned by :func:`make_gaussian_mixture`.
+    noise : float or array-like of shape (n_features,), default=0.0
+        Standard deviation of independent Gaussian noise added to each
+        feature: the density of X + noise (every component widened), e.g. the
+        smoothed density p_sigma that a denoising auto-encoder estimates.
 
     Returns
     -------
@@ -78,9 +90,31 @@ def gaussian_mixture_log_density(X, params):
     >>> round(float(gaussian_mixture_log_density([[0.0]], params)[0]), 4)
     -0.9189
     """
-    X = np.asarray(X, dtype=np.float64)
-    means, s, w = params["means"], params["scale"], params["weights"]
-    d = X.shape[1]
-    d2 = ((X[:, None, :] - means[None]) ** 2).sum(-1)
-    log_comp = -0.5 * d2 / s**2 - 0.5 * d * np.log(2 * np.pi * s**2)
-    return logsumexp(log_comp + np.log(w)[None, :], axis=1)
+    return logsumexp(_component_terms(X, params, noise)[2], axis=1)
+
+
+def gaussian_mixture_score(X, params, noise=0.0):
+    """Exact gradient of :func:`gaussian_mixture_log_density` with respect to X.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Points.
+    params : dict
+        As returned by :func:`make_gaussian_mixture`.
+    noise : float or array-like of shape (n_features,), default=0.0
+        As in :func:`gaussian_mixture_log_density`.
+
+    Returns
+    -------
+    score : ndarray of shape (n_samples, n_features)
+
+    Examples
+    --------
+    >>> params = {"means": np.zeros((1, 2)), "scale": 2.0, "weights": np.ones(1)}
+    >>> gaussian_mixture_score([[4.0, -2.0]], params)  # -x / scale^2
+    array([[-1. ,  0.5]])
+    """
+    diff, var, log_comp = _component_terms(X, params, noise)
+    resp = np.exp(log_comp - logsumexp(log_comp, axis=1, keepdims=True))
+    return (resp[:, :, None] * (-diff / var)).sum(axis=1)

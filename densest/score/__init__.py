@@ -1,7 +1,12 @@
-"""Score-matching regularized auto-encoders.
+"""Score-matching regularised auto-encoders (Alain & Bengio 2014).
 
-Not yet available: this family is planned (project issue 6) and exports no
-estimator yet.  ``densest demo`` lists it as not yet available.
+:class:`ScoreAutoEncoder` trains a denoising or reconstruction-contractive
+auto-encoder ``r(x) = x + sigma^2 s(x)`` whose ``s`` estimates the score
+(gradient of the log-density) of the data density smoothed by N(0, sigma^2),
+with its Hessian, an approximate log-density (energy parameterisation) and
+MCMC samplers built on the score. Requires torch (the ``deep`` extra).
 """
 
-__all__ = []
+from densest.score._autoencoder import ScoreAutoEncoder
+
+__all__ = ["ScoreAutoEncoder"]

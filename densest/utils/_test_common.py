@@ -34,6 +34,11 @@ INSTANCE_PARAMS = {
          "batch_size": 16, "dtype": "float32", "random_state": 0},
     ],
     "LagEmbedding": [{}, {"order": 3}],
+    "ScoreAutoEncoder": [
+        {"max_iter": 20, "batch_size": 32, "device": "cpu", "random_state": 0},
+        {"parameterization": "energy", "criterion": "rcae", "max_iter": 10, "hidden_layer_sizes": (8,),
+         "sigma": 0.3, "device": "cpu", "random_state": 0},
+    ],
     "AugmentedCovariances": [
         {},
         {"order": "auto", "lag": "auto", "estimator": "oas", "trim": "moabb"},
