@@ -7,8 +7,9 @@ auto-encoder trained with noise sigma (relative to each pixel's spread) has
 ``r(x) = E[clean | noisy = x]``, the posterior mean (Tweedie), so it denoises
 images corrupted by that noise: top rows. Its ``(r(x) - x) / sigma^2`` is the
 score of the digits' density smoothed by the noise; unadjusted Langevin steps
-on that score, started from a noisy digit, stay among clean-looking versions
-of it (bottom row: every 25th step, shown through ``reconstruct``). Pixels that
+on that score (:meth:`~densest.score.ScoreAutoEncoder.sample` with ``init``),
+started from a noisy digit, stay among clean-looking versions of it (bottom
+row: every 25th step, shown through ``reconstruct``). Pixels that
 are 0 in every image are dropped before fitting (their density is degenerate)
 and put back as 0.
 """
@@ -44,17 +45,13 @@ def image(row):
 # %%
 # A short Langevin chain from the first noisy digit
 # -------------------------------------------------
-# ``sample`` starts its chains from N(0, I) in standardised units; to start from
-# a chosen image, take the Langevin steps with the public methods: each moves
-# half a squared step along the learned score plus fresh noise (per pixel scale).
-step = 0.05
-z = noisy[0].copy()
+# ``sample`` with ``init`` continues a chain from given images; 8 pieces of 25
+# unadjusted Langevin steps each (step 0.05 in standardised units).
+z = noisy[:1]
 chain = []
-for k in range(200):
-    drift = 0.5 * step**2 * model.scale_**2 * model.score_function(z[None])[0]
-    z = z + drift + step * model.scale_ * rng.standard_normal(z.shape)
-    if k % 25 == 24:
-        chain.append(model.reconstruct(z[None])[0])  # shown denoised
+for k in range(8):
+    z = model.sample(1, method="langevin", n_steps=25, step_size=0.05, init=z, random_state=k)
+    chain.append(model.reconstruct(z)[0])  # shown denoised
 
 fig, axes = plt.subplots(4, 8, figsize=(8, 4.4))
 for j in range(8):

@@ -310,13 +310,13 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
         ratio = np.exp(log_w - log_mean)
         return float(log_mean), float(ratio.std() / math.sqrt(N_IMPORTANCE))
 
-    def sample(self, n_samples=1, *, method="mh", n_steps=1000, step_size=None, n_path=5, random_state=None,
-               return_acceptance=False):  # fmt: skip
+    def sample(self, n_samples=1, *, method="mh", n_steps=1000, step_size=None, n_path=5, init=None,
+               random_state=None, return_acceptance=False):  # fmt: skip
         """Draw from p_sigma by MCMC on the learned score.
 
-        Chains start at training-like points (``mean_`` plus the training
-        spread, as N(0, I) in standardised space, plus the noise) and run
-        ``n_steps`` steps in standardised space. "mh" is Alain & Bengio's
+        Chains start at ``init``, or at N(0, I) in standardised space (the
+        training data's mean and spread), and run ``n_steps`` steps in
+        standardised space. "mh" is Alain & Bengio's
         Metropolis-Hastings with a random-walk proposal and the energy
         difference integrated along the straight path from the score (exact
         with the energy parameterisation); "mala" adds the score drift and its
@@ -336,6 +336,8 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
         n_path : int, default=5
             Points of the path integral (mh and mala, residual
             parameterisation).
+        init : array-like of shape (n_samples, n_features) or None, default=None
+            Starting points in original units, one per chain.
         random_state : int, RandomState or None, default=None
             Seed of the chains.
         return_acceptance : bool, default=False
@@ -362,7 +364,13 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
 
         seed = int(check_random_state(random_state).randint(2**31 - 1))
         generator = torch.Generator(device=self.device_).manual_seed(seed)
-        start = torch.randn((int(n_samples), len(self.mean_)), generator=generator, device=self.device_)
+        if init is None:
+            start = torch.randn((int(n_samples), len(self.mean_)), generator=generator, device=self.device_)
+        else:
+            init = validate_data(self, init, dtype=[np.float64, np.float32], reset=False)
+            if len(init) != n_samples:
+                raise ValueError(f"init has {len(init)} rows but n_samples={n_samples}; give one start per chain.")
+            start = torch.as_tensor((init - self.mean_) / self.scale_, dtype=torch.float32, device=self.device_)
         net = self._net()
         with torch.no_grad():
             z, acceptance = _samplers.run_chain(

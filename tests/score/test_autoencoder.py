@@ -186,6 +186,20 @@ def test_reproducible_fits_and_samples():
     assert not np.array_equal(a.sample(4, n_steps=10, random_state=1), a.sample(4, n_steps=10, random_state=2))
 
 
+def test_sample_from_given_starting_points():
+    X = mixture(500, np.random.default_rng(11))
+    model = ScoreAutoEncoder(max_iter=30, device="cpu", random_state=0).fit(X)
+    np.testing.assert_allclose(model.sample(3, n_steps=0, init=X[:3]), X[:3], rtol=1e-6, atol=1e-6)
+    moved = model.sample(3, method="langevin", n_steps=5, init=X[:3], random_state=0)
+    assert moved.shape == (3, 2) and np.abs(moved - X[:3]).max() < 1.0
+    with pytest.raises(ValueError, match="one start per chain"):
+        model.sample(4, init=X[:3])
+    with pytest.raises(ValueError, match="features"):
+        model.sample(3, init=X[:3, :1])
+    with pytest.raises(ValueError, match="NaN"):
+        model.sample(1, init=[[np.nan, 0.0]])
+
+
 def test_rcae_hutchinson_loss_is_unbiased():
     torch.manual_seed(0)
     net = _nets.ScoreNet(_nets.make_mlp(torch, 3, (16,), 3), energy=False, sigma=0.2)
