@@ -20,6 +20,12 @@ def covariance_estimators():
     return sorted(import_optional("pyriemann.geometry.covariance", "eeg").cov_est_functions)
 
 
+def check_estimator_name(estimator):
+    """Raise a ValueError naming the options unless pyRiemann knows ``estimator``."""
+    if estimator not in covariance_estimators():
+        raise ValueError(f"estimator must be one of {covariance_estimators()}; got {estimator!r}.")
+
+
 def augmented_covariances(X, order, lag, estimator="cov", trim="valid"):
     """Covariance of each epoch's delay embedding, checked to be positive definite.
 
@@ -51,8 +57,7 @@ def augmented_covariances(X, order, lag, estimator="cov", trim="valid"):
     (2, 6, 6)
     """
     covariances = import_optional("pyriemann.geometry.covariance", "eeg").covariances
-    if estimator not in covariance_estimators():
-        raise ValueError(f"estimator must be one of {covariance_estimators()}; got {estimator!r}.")
+    check_estimator_name(estimator)
     embedded = embedding.delay_embedding(X, order, lag, trim)
     dim, width = embedded.shape[1:]
     if estimator in PLAIN_ESTIMATORS + ("corr",) and dim >= width:
@@ -168,8 +173,7 @@ class AugmentedCovariances(TransformerMixin, BaseEstimator):
         self : AugmentedCovariances
         """
         X = embedding.check_epochs(X)
-        if self.estimator not in covariance_estimators():
-            raise ValueError(f"estimator must be one of {covariance_estimators()}; got {self.estimator!r}.")
+        check_estimator_name(self.estimator)
         self.lag_ = embedding.select_lag(X) if self.lag == "auto" else int(self.lag)
         self.order_ = embedding.select_order(X, self.lag_, max_order=10) if self.order == "auto" else int(self.order)
         embedding.n_dropped(self.order_, self.lag_, self.trim)

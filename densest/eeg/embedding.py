@@ -44,6 +44,15 @@ def _check_positive_int(value, name):
     return int(value)
 
 
+def _theiler_window(theiler, lag):
+    """The Theiler window: ``lag`` for None, else a non-negative int."""
+    if theiler is None:
+        return lag
+    if isinstance(theiler, bool) or not isinstance(theiler, numbers.Integral) or theiler < 0:
+        raise ValueError(f"theiler must be a non-negative integer or None; got {theiler!r}.")
+    return int(theiler)
+
+
 def n_dropped(order, lag, trim="valid"):
     """Number of samples an embedding of ``order`` copies ``lag`` apart drops.
 
@@ -221,9 +230,7 @@ def cao_statistics(X, lag, max_order=12, theiler=None):
     """
     X = check_epochs(X)
     lag, max_order = _check_positive_int(lag, "lag"), _check_positive_int(max_order, "max_order")
-    theiler = lag if theiler is None else theiler
-    if isinstance(theiler, bool) or not isinstance(theiler, numbers.Integral) or theiler < 0:
-        raise ValueError(f"theiler must be a non-negative integer or None; got {theiler!r}.")
+    theiler = _theiler_window(theiler, lag)
     if X.shape[2] - (max_order + 1) * lag < 2 * (theiler + 2):
         raise ValueError(
             f"Epochs of {X.shape[2]} samples are too short for Cao's statistics up to dimension "
@@ -232,7 +239,7 @@ def cao_statistics(X, lag, max_order=12, theiler=None):
     series = np.ascontiguousarray(X.reshape(-1, X.shape[2]))
     ratio = np.empty((len(series), max_order + 1))
     gap = np.empty_like(ratio)
-    _kernels.cao_sums(series, lag, int(theiler), ratio, gap)
+    _kernels.cao_sums(series, lag, theiler, ratio, gap)
     with np.errstate(divide="ignore", invalid="ignore"):
         e1 = np.nanmean(ratio[:, 1:] / ratio[:, :-1], axis=0)
         e2 = np.nanmean(gap[:, 1:] / gap[:, :-1], axis=0)
@@ -334,7 +341,7 @@ def select_order(X, lag, max_order=12, tol=0.02, theiler=None):
         raise ValueError(f"tol must be in (0, 1); got {tol!r}.")
     X = check_epochs(X)
     lag, max_order = _check_positive_int(lag, "lag"), _check_positive_int(max_order, "max_order")
-    window = lag if theiler is None else theiler
+    window = _theiler_window(theiler, lag)
     # Cao's statistics up to d + 1 need n_times - (d + 2) lag >= 2 (theiler + 2) samples.
     max_order = min(max_order, (X.shape[2] - 2 * (window + 2)) // lag - 2)
     if max_order < 1:

@@ -5,6 +5,7 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -13,7 +14,14 @@ from densest.base import DensityMixin
 from densest.score import _nets, _samplers
 from densest.utils import import_optional
 from densest.utils._torch import resolve_device
-from densest.utils.validation import Interval, StrOptions, check_is_fitted, fit_context, validate_data
+from densest.utils.validation import (
+    Interval,
+    StrOptions,
+    check_is_fitted,
+    check_n_samples,
+    fit_context,
+    validate_data,
+)
 
 # Largest dimension for the exact Jacobian (RCAE loss, Hessian) and for normalising the energy.
 MAX_EXACT_JACOBIAN, MAX_GRID, MAX_IMPORTANCE = 8, 3, 12
@@ -298,7 +306,7 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
             grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
             log_cell = sum(np.log(ax[1] - ax[0]) for ax in axes)
             values = -self._apply(net.energy_of, grid, 1)[:, 0]
-            return float(_logsumexp(values) + log_cell), 0.0
+            return float(logsumexp(values) + log_cell), 0.0
         rng = np.random.default_rng(seed)
         cov = np.cov(z.double().cpu().numpy(), rowvar=False) * 1.5**2 + self.sigma**2 * np.eye(d)
         chol = np.linalg.cholesky(cov)
@@ -306,7 +314,7 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
         points = draws @ chol.T
         log_q = -0.5 * (draws**2).sum(axis=1) - np.log(np.diag(chol)).sum() - 0.5 * d * math.log(2 * math.pi)
         log_w = -self._apply(net.energy_of, points, 1)[:, 0] - log_q
-        log_mean = _logsumexp(log_w) - math.log(N_IMPORTANCE)
+        log_mean = logsumexp(log_w) - math.log(N_IMPORTANCE)
         ratio = np.exp(log_w - log_mean)
         return float(log_mean), float(ratio.std() / math.sqrt(N_IMPORTANCE))
 
@@ -351,8 +359,7 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
             Only with ``return_acceptance``.
         """
         check_is_fitted(self)
-        if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        n_samples = check_n_samples(n_samples)
         if method not in _samplers.METHODS:
             raise ValueError(f"method must be one of {_samplers.METHODS}; got {method!r}.")
         if isinstance(n_steps, bool) or not isinstance(n_steps, Integral) or n_steps < 0:
@@ -365,7 +372,7 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
         seed = int(check_random_state(random_state).randint(2**31 - 1))
         generator = torch.Generator(device=self.device_).manual_seed(seed)
         if init is None:
-            start = torch.randn((int(n_samples), len(self.mean_)), generator=generator, device=self.device_)
+            start = torch.randn((n_samples, len(self.mean_)), generator=generator, device=self.device_)
         else:
             init = validate_data(self, init, dtype=[np.float64, np.float32], reset=False)
             if len(init) != n_samples:
@@ -383,26 +390,11 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
     def __getstate__(self):
         state = self.__dict__.copy()
         if "network_" in state:  # loadable on a machine without the fitting device
-            state["network_"] = copy.deepcopy(state["network_"]).cpu()
-            state["device_"] = "cpu"
-        return state
-
-    def __setstate__(self, state):
-        if state.get("device_") == "cpu":
             import torch
 
+            state["network_"] = copy.deepcopy(state["network_"]).cpu()
             state["device_"] = torch.device("cpu")
-        self.__dict__.update(state)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags
-
-
-def _logsumexp(values):
-    top = np.max(values)
-    return top + np.log(np.sum(np.exp(values - top)))
+        return state
 
 
 def _progress_bar():

@@ -147,6 +147,14 @@ def test_cao_saturates_at_three_or_four_for_lorenz_and_never_for_noise():
     np.testing.assert_allclose(e2, 1.0, atol=0.1)  # Cao's E2 test for randomness
 
 
+@pytest.mark.parametrize("theiler", [-1, 1.5, "a", True])
+def test_bad_theiler_window_is_named(theiler):
+    X = np.random.default_rng(8).standard_normal((2, 2, 200))
+    for call in (embedding.cao_statistics, embedding.select_order):
+        with pytest.raises(ValueError, match="theiler must be a non-negative integer"):
+            call(X, 2, 4, theiler=theiler)
+
+
 def test_short_epochs_lower_the_searches():
     X = np.random.default_rng(6).standard_normal((4, 2, 30))
     assert 1 <= embedding.select_order(X, lag=3, max_order=12) <= 5
