@@ -16,7 +16,7 @@ from densest.utils.discovery import missing_requirements
 
 _PACKAGES = (
     "numpy", "scipy", "scikit-learn", "numba", "llvmlite", "joblib", "threadpoolctl",
-    "statsmodels", "pyriemann", "mne", "torch", "dask", "distributed", "matplotlib", "tqdm",
+    "statsmodels", "pyriemann", "mne", "torch", "zuko", "dask", "distributed", "matplotlib", "tqdm",
 )  # fmt: skip
 
 
@@ -87,8 +87,6 @@ def info(args):
 
 
 def _family_status(family):
-    if importlib.util.find_spec(f"densest.{family.name}._demo") is None:
-        return "not yet available"
     missing = missing_requirements(family)
     if missing:
         return f'missing {", ".join(missing)}: pip install "densest[{family.extra}]"'

@@ -49,6 +49,6 @@ FAMILIES = (
         'Chae, Kim, Kim & Lin, "A likelihood approach to nonparametric estimation of a singular '
         'distribution using deep generative models" (2023)',
         "deep",
-        ("torch",),
+        ("torch", "zuko"),
     ),
 )

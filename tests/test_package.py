@@ -93,10 +93,22 @@ def test_python_dash_m_densest():
     assert densest.__version__ in out.stdout
 
 
-def test_demo_lists_unavailable_families(capsys, tmp_path):
+def test_demo_names_the_extra_of_a_family_whose_dependencies_are_missing(capsys, tmp_path, monkeypatch):
+    from densest import _cli
+
+    monkeypatch.setattr(_cli, "missing_requirements", lambda family: ["torch"] if family.name == "deep" else [])
     assert main(["demo", "--family", "deep", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "not yet available" in out
+    assert 'missing torch: pip install "densest[deep]"' in out
+
+
+@pytest.mark.slow
+def test_demo_runs_the_deep_family(capsys, tmp_path):
+    pytest.importorskip("zuko")
+    assert main(["demo", "--family", "deep", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "noise-free circle" in out and "plain MLE" in out and "Tweedie" in out
+    assert (tmp_path / "deep_circle.png").exists()
 
 
 @pytest.mark.slow

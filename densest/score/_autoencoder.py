@@ -1,6 +1,5 @@
 """ScoreAutoEncoder: a regularised auto-encoder as a score estimator (Alain & Bengio 2014)."""
 
-import copy
 import math
 from numbers import Integral, Real
 
@@ -13,7 +12,7 @@ from sklearn.utils.metaestimators import available_if
 from densest.base import DensityMixin
 from densest.score import _nets, _samplers
 from densest.utils import import_optional
-from densest.utils._torch import resolve_device
+from densest.utils._torch import cpu_state, progress_bar, resolve_device
 from densest.utils.validation import (
     Interval,
     StrOptions,
@@ -169,7 +168,7 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
             torch.manual_seed(seed)
             self.network_ = _nets.make_mlp(torch, d, hidden, 1 if _is_energy(self) else d).to(self.device_)
         z = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32, device=self.device_)
-        progress = _progress_bar() if self.verbose else None
+        progress = progress_bar() if self.verbose else None
         self.loss_curve_ = _nets.train(
             torch, self._net(), z, sigma=float(self.sigma), criterion=self.criterion,
             exact_jacobian=d <= MAX_EXACT_JACOBIAN, max_iter=self.max_iter, batch_size=self.batch_size,
@@ -388,18 +387,4 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
         return (X, acceptance) if return_acceptance else X
 
     def __getstate__(self):
-        state = self.__dict__.copy()
-        if "network_" in state:  # loadable on a machine without the fitting device
-            import torch
-
-            state["network_"] = copy.deepcopy(state["network_"]).cpu()
-            state["device_"] = torch.device("cpu")
-        return state
-
-
-def _progress_bar():
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm
+        return cpu_state(self.__dict__, "network_")

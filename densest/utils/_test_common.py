@@ -39,6 +39,17 @@ INSTANCE_PARAMS = {
         {"parameterization": "energy", "criterion": "rcae", "max_iter": 10, "hidden_layer_sizes": (8,),
          "sigma": 0.3, "device": "cpu", "random_state": 0},
     ],
+    "DeepGenerativeDensity": [
+        {"latent_dim": 1, "max_iter": 20, "batch_size": 32, "n_importance": 4, "n_importance_eval": 16,
+         "device": "cpu", "random_state": 0},
+        {"latent_dim": 1, "instance_noise": 0.1, "perturbation": "fresh", "generator_sizes": (),
+         "encoder_sizes": (8,), "max_iter": 10, "n_importance_eval": 8, "device": "cpu", "random_state": 0},
+    ],
+    "FlowDensity": [
+        {"max_iter": 10, "batch_size": 32, "transforms": 1, "hidden_sizes": (8,), "device": "cpu", "random_state": 0},
+        {"instance_noise": 0, "flow": "maf", "denoise": None, "max_iter": 10, "hidden_sizes": (8, 8),
+         "device": "cpu", "random_state": 0},
+    ],
     "AugmentedCovariances": [
         {},
         {"order": "auto", "lag": "auto", "estimator": "oas", "trim": "moabb"},

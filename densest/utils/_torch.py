@@ -35,3 +35,36 @@ def resolve_device(torch, device):
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
     return resolved
+
+
+def progress_bar():
+    """tqdm's ``tqdm.auto.tqdm`` when tqdm is installed, else None (no bar)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
+def cpu_state(state, name):
+    """A copy of an estimator's ``__dict__`` with the torch module ``name`` moved to the CPU.
+
+    For ``__getstate__``: the pickle then loads on a machine without the
+    fitting device, and ``device_`` becomes the CPU.
+    """
+    state = state.copy()
+    if name in state:
+        import copy
+
+        import torch
+
+        state[name] = copy.deepcopy(state[name]).cpu()
+        state["device_"] = torch.device("cpu")
+    return state
+
+
+def float64_copy(module):
+    """A float64 copy of a torch module, for exact evaluation of a float32-trained model."""
+    import copy
+
+    return copy.deepcopy(module).double()
