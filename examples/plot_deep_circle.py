@@ -29,7 +29,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DensestWarning)  # the collapse warning of the plain MLE
     plain = DeepGenerativeDensity(1, instance_noise=0, random_state=0).fit(X)
 noisy = DeepGenerativeDensity(1, random_state=0).fit(X)  # instance_noise="auto"
-flow = FlowDensity(random_state=0).fit(X)
+flow = FlowDensity(denoise="tweedie", random_state=0).fit(X)
 
 samples = {
     "plain MLE": plain.sample(1000, random_state=0),

@@ -29,7 +29,7 @@ def run_demo(out_dir=None, random_state=0):
     models = {
         "generative, plain MLE": DeepGenerativeDensity(1, instance_noise=0, random_state=random_state),
         "generative, instance noise": DeepGenerativeDensity(1, random_state=random_state),
-        "flow, instance noise + Tweedie": FlowDensity(random_state=random_state),
+        "flow, instance noise + Tweedie": FlowDensity(denoise="tweedie", random_state=random_state),
     }
     rows, samples = [], {}
     for name, model in models.items():

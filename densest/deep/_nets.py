@@ -7,18 +7,10 @@ an amortised Gaussian encoder q(z | x); log-sum-exp runs in float64.
 
 import math
 
+from densest.utils._torch import make_mlp
+
 LOG_2PI = math.log(2.0 * math.pi)
 LOG_SCALE_RANGE = (-12.0, 4.0)  # clamp of the encoder's log standard deviation
-
-
-def make_mlp(torch, n_in, hidden, n_out):
-    """A SiLU multilayer perceptron."""
-    layers, width = [], n_in
-    for size in hidden:
-        layers += [torch.nn.Linear(width, size), torch.nn.SiLU()]
-        width = size
-    layers.append(torch.nn.Linear(width, n_out))
-    return torch.nn.Sequential(*layers)
 
 
 class GenerativeModel:

@@ -166,7 +166,8 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
         d = X.shape[1]
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.network_ = _nets.make_mlp(torch, d, hidden, 1 if _is_energy(self) else d).to(self.device_)
+            n_out = 1 if _is_energy(self) else d
+            self.network_ = _nets.make_zero_output_mlp(torch, d, hidden, n_out).to(self.device_)
         z = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32, device=self.device_)
         progress = progress_bar() if self.verbose else None
         self.loss_curve_ = _nets.train(

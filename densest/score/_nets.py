@@ -8,17 +8,15 @@ conservative by construction).
 
 import math
 
+from densest.utils._torch import make_mlp
 
-def make_mlp(torch, n_in, hidden, n_out):
+
+def make_zero_output_mlp(torch, n_in, hidden, n_out):
     """A SiLU multilayer perceptron whose output layer starts at zero (the model starts at its baseline)."""
-    layers, width = [], n_in
-    for size in hidden:
-        layers += [torch.nn.Linear(width, size), torch.nn.SiLU()]
-        width = size
-    layers.append(torch.nn.Linear(width, n_out))
-    torch.nn.init.zeros_(layers[-1].weight)
-    torch.nn.init.zeros_(layers[-1].bias)
-    return torch.nn.Sequential(*layers)
+    net = make_mlp(torch, n_in, hidden, n_out)
+    torch.nn.init.zeros_(net[-1].weight)
+    torch.nn.init.zeros_(net[-1].bias)
+    return net
 
 
 class ScoreNet:
@@ -34,7 +32,7 @@ class ScoreNet:
     Parameters
     ----------
     net : torch.nn.Module
-        From :func:`make_mlp`, with 1 output (energy) or d outputs (score).
+        From :func:`make_zero_output_mlp`, with 1 output (energy) or d outputs (score).
     energy : bool
         s = -grad E; else s is the baseline plus net(z).
     sigma : float

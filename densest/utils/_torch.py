@@ -68,3 +68,13 @@ def float64_copy(module):
     import copy
 
     return copy.deepcopy(module).double()
+
+
+def make_mlp(torch, n_in, hidden, n_out):
+    """A SiLU multilayer perceptron ``n_in -> hidden... -> n_out`` (no hidden layer: a linear map)."""
+    layers, width = [], n_in
+    for size in hidden:
+        layers += [torch.nn.Linear(width, size), torch.nn.SiLU()]
+        width = size
+    layers.append(torch.nn.Linear(width, n_out))
+    return torch.nn.Sequential(*layers)

@@ -202,7 +202,7 @@ def test_sample_from_given_starting_points():
 
 def test_rcae_hutchinson_loss_is_unbiased():
     torch.manual_seed(0)
-    net = _nets.ScoreNet(_nets.make_mlp(torch, 3, (16,), 3), energy=False, sigma=0.2)
+    net = _nets.ScoreNet(_nets.make_zero_output_mlp(torch, 3, (16,), 3), energy=False, sigma=0.2)
     torch.nn.init.normal_(net.net[-1].weight, std=0.3)  # a non-trivial Jacobian
     z = torch.randn(64, 3)
     gen = torch.Generator().manual_seed(0)
