@@ -11,6 +11,13 @@ space is compared with scikit-learn's GaussianMixture (full covariances,
 components chosen by BIC) and densest's KernelDensity. Dequantisation is itself a
 instance noise (uniform), so the model is fitted with ``instance_noise=0``. The bottom rows show
 new digits, the generator's output g(Z).
+
+The full-covariance mixture wins on likelihood here (about -127 against -151
+nats per held-out image): the generative model's noise is isotropic, one
+sigma for every pixel, while the pixels' spread ranges from the
+dequantisation's 0.29 at the always-blank border to about 6 in the centre.
+Its strength is elsewhere: a 10-dimensional latent space and samples that
+look like digits.
 """
 
 import matplotlib.pyplot as plt
@@ -26,8 +33,8 @@ digits = load_digits().data[rng.permutation(1797)]
 X = digits + rng.uniform(size=digits.shape)  # dequantised
 train, test = X[:1400], X[1400:]
 
-model = DeepGenerativeDensity(10, instance_noise=0, generator_sizes=(256, 256), encoder_sizes=(256, 256),
-                              max_iter=3000, random_state=0).fit(train)  # fmt: skip
+model = DeepGenerativeDensity(10, instance_noise=0, generator_sizes=(128, 128), encoder_sizes=(128, 128),
+                              n_importance=8, max_iter=1500, random_state=0).fit(train)  # fmt: skip
 mixtures = [GaussianMixture(k, random_state=0).fit(train) for k in (1, 2, 4, 8)]
 mixture = min(mixtures, key=lambda m: m.bic(train))
 kde = KernelDensity().fit(train)
