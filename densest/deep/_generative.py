@@ -248,10 +248,9 @@ class DeepGenerativeDensity(TransformerMixin, DensityMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         Z = (X - self.mean_) / self.scale_
         K = self.n_importance_eval
-        generator = torch.Generator(device=self.device_).manual_seed(self.eval_seed_)
-        half = torch.randn(((K + 1) // 2, 1, self.latent_dim), generator=generator, device=self.device_,
-                           dtype=torch.float64)  # fmt: skip
-        eps = torch.cat([half, -half])[:K]  # antithetic pairs: the draws' mean is 0 for even K
+        generator = torch.Generator().manual_seed(self.eval_seed_)  # on the CPU: the same draws on every device
+        half = torch.randn(((K + 1) // 2, 1, self.latent_dim), generator=generator, dtype=torch.float64)
+        eps = torch.cat([half, -half])[:K].to(self.device_)  # antithetic pairs: the draws' mean is 0 for even K
         chunk = max(1, EVAL_ELEMENTS // K)
         model, parts = _nets.GenerativeModel(float64_copy(self.module_), self.sigma_min_ / self.scale_), []
         for start in range(0, len(Z), chunk):
