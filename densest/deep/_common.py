@@ -1,5 +1,7 @@
 """Steps shared by the estimators of the deep family: scaling, instance noise, perturbation."""
 
+from numbers import Integral
+
 import numpy as np
 
 from densest.deep._noise import auto_instance_noise
@@ -25,3 +27,11 @@ def training_tensor(torch, X, mean, scale, noise, fixed, seed, device):
     if fixed and noise > 0:
         Z = Z + (noise / scale) * np.random.default_rng(seed).standard_normal(Z.shape)
     return torch.as_tensor(Z, dtype=torch.float32, device=device)
+
+
+def check_sizes(value, name):
+    """A tuple of positive layer sizes (empty: a linear map)."""
+    sizes = np.atleast_1d(np.asarray(value, dtype=object))
+    if not all(isinstance(h, Integral) and not isinstance(h, bool) and h >= 1 for h in sizes):
+        raise ValueError(f"{name} must be a tuple of positive integers; got {value!r}.")
+    return tuple(int(h) for h in sizes)

@@ -8,10 +8,9 @@ from sklearn.utils import check_random_state
 
 from densest.base import DensityMixin
 from densest.deep import _nets
-from densest.deep._common import fit_scaling, resolve_noise, training_tensor
-from densest.deep._generative import check_sizes
+from densest.deep._common import check_sizes, fit_scaling, resolve_noise, training_tensor
 from densest.utils import import_optional
-from densest.utils._torch import cpu_state, float64_copy, progress_bar, resolve_device
+from densest.utils._torch import cpu_state, float64_copy, progress_bar, resolve_device, train_adam
 from densest.utils.validation import (
     Interval,
     StrOptions,
@@ -161,11 +160,11 @@ class FlowDensity(DensityMixin, BaseEstimator):
             self.flow_ = kind(features=X.shape[1], transforms=self.transforms, hidden_features=hidden).to(self.device_)
         y_std = training_tensor(torch, X, self.mean_, self.scale_, self.instance_noise_,
                                 self.perturbation == "fixed", seed, self.device_)  # fmt: skip
-        losses, _ = _nets.train(
+        losses, _ = train_adam(
             torch, self.flow_.parameters(), lambda batch, generator: -self.flow_().log_prob(batch).mean(), y_std,
             noise=self.instance_noise_ / self.scale_, fresh=self.perturbation == "fresh" and self.instance_noise_ > 0,
             max_iter=self.max_iter, batch_size=self.batch_size, learning_rate=float(self.learning_rate), seed=seed,
-            progress=progress_bar() if self.verbose else None,
+            constant_fraction=0.8, progress=progress_bar() if self.verbose else None,
         )  # fmt: skip
         if not np.isfinite(losses).all():
             raise ValueError("Training diverged (non-finite loss): lower learning_rate or raise instance_noise.")

@@ -10,10 +10,10 @@ from sklearn.utils import check_random_state
 
 from densest.base import DensityMixin
 from densest.deep import _nets
-from densest.deep._common import fit_scaling, resolve_noise, training_tensor
+from densest.deep._common import check_sizes, fit_scaling, resolve_noise, training_tensor
 from densest.exceptions import DensestWarning
 from densest.utils import import_optional
-from densest.utils._torch import cpu_state, float64_copy, progress_bar, resolve_device
+from densest.utils._torch import cpu_state, float64_copy, progress_bar, resolve_device, train_adam
 from densest.utils.validation import (
     Interval,
     StrOptions,
@@ -25,14 +25,6 @@ from densest.utils.validation import (
 
 EVAL_ELEMENTS = 2**18  # rows x importance samples per evaluation chunk
 SIGMA_INIT = 0.5  # initial sigma, in units of the data's scale
-
-
-def check_sizes(value, name):
-    """A tuple of positive layer sizes (empty: a linear map)."""
-    sizes = np.atleast_1d(np.asarray(value, dtype=object))
-    if not all(isinstance(h, Integral) and not isinstance(h, bool) and h >= 1 for h in sizes):
-        raise ValueError(f"{name} must be a tuple of positive integers; got {value!r}.")
-    return tuple(int(h) for h in sizes)
 
 
 class DeepGenerativeDensity(TransformerMixin, DensityMixin, BaseEstimator):
@@ -208,10 +200,10 @@ class DeepGenerativeDensity(TransformerMixin, DensityMixin, BaseEstimator):
                                 self.perturbation == "fixed", seed, self.device_)  # fmt: skip
         noise = self.instance_noise_ / self.scale_
         model = self._model()
-        losses, sigmas = _nets.train(
+        losses, sigmas = train_adam(
             torch, self.module_.parameters(), _nets.iwae_loss(model, self.n_importance), y_std, noise=noise,
             fresh=self.perturbation == "fresh" and noise > 0, max_iter=self.max_iter, batch_size=self.batch_size,
-            learning_rate=float(self.learning_rate), seed=seed, track=model.sigma,
+            learning_rate=float(self.learning_rate), seed=seed, constant_fraction=0.8, track=model.sigma,
             progress=progress_bar() if self.verbose else None,
         )  # fmt: skip
         if not np.isfinite(losses).all():

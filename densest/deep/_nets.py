@@ -1,4 +1,4 @@
-"""Torch models and training of the deep generative family (no scikit-learn objects here).
+"""Torch models and loss of the deep generative family (no scikit-learn objects here).
 
 The model is X = g(Z) + sigma * eps with Z ~ N(0, I_L), eps ~ N(0, I_D), on
 standardised data. It is fitted by the importance-weighted (IWAE) bound with
@@ -86,36 +86,3 @@ def iwae_loss(model, n_importance):
 
     return loss
 
-
-def train(torch, parameters, loss, y, *, noise, fresh, max_iter, batch_size, learning_rate, seed, track=None,
-          progress=None):  # fmt: skip
-    """Adam on ``loss(batch, generator)`` over mini-batches of ``y`` drawn with replacement.
-
-    The learning rate is constant for the first 80 % of the steps, then
-    annealed by a cosine to 0. With ``fresh``, every batch gets new instance
-    noise of standard deviation ``noise`` (``y`` is then the clean data; else
-    the caller perturbed it once). Returns the per-step losses and, when
-    ``track`` is given, the per-step values of ``track()`` (lists, read once at
-    the end so that the loop has no host synchronisation).
-    """
-    generator = torch.Generator(device=y.device).manual_seed(seed)
-    optimizer = torch.optim.Adam(parameters, lr=learning_rate)
-    losses = torch.empty(max_iter, device=y.device)
-    tracked = torch.empty(max_iter if track else 0, device=y.device)
-    n, warm = y.shape[0], int(0.8 * max_iter)
-    steps = range(max_iter) if progress is None else progress(range(max_iter))
-    for step in steps:
-        fraction = max(step - warm, 0) / max(max_iter - warm, 1)
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate * 0.5 * (1.0 + math.cos(math.pi * fraction))
-        batch = y[torch.randint(0, n, (min(batch_size, n),), generator=generator, device=y.device)]
-        if fresh:
-            batch = batch + noise * torch.randn(batch.shape, generator=generator, device=y.device)
-        value = loss(batch, generator)
-        optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        optimizer.step()
-        losses[step] = value.detach()
-        if track:
-            tracked[step] = track().detach()
-    return losses.cpu().tolist(), tracked.cpu().tolist()

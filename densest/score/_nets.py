@@ -6,9 +6,7 @@ outputs ("residual") or minus the gradient of a scalar MLP ("energy",
 conservative by construction).
 """
 
-import math
-
-from densest.utils._torch import make_mlp
+from densest.utils._torch import make_mlp, train_adam
 
 
 def make_zero_output_mlp(torch, n_in, hidden, n_out):
@@ -106,21 +104,12 @@ def train(torch, net, z, *, sigma, criterion, exact_jacobian, max_iter, batch_si
     Returns the per-step losses (a list of floats, read once at the end so the
     loop has no host synchronisation).
     """
-    generator = torch.Generator(device=z.device).manual_seed(seed)
-    optimizer = torch.optim.Adam(net.net.parameters(), lr=learning_rate)
-    losses = torch.empty(max_iter, device=z.device)
-    steps = range(max_iter) if progress is None else progress(range(max_iter))
-    n = z.shape[0]
-    for step in steps:
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate * 0.5 * (1.0 + math.cos(math.pi * step / max_iter))
-        batch = z[torch.randint(0, n, (min(batch_size, n),), generator=generator, device=z.device)]
-        if criterion == "dae":
-            loss = dae_loss(torch, net, batch, sigma, generator)
-        else:
-            loss = rcae_loss(torch, net, batch, sigma, generator, exact_jacobian)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses[step] = loss.detach()
-    return losses.cpu().tolist()
+    if criterion == "dae":
+        def loss(batch, generator):
+            return dae_loss(torch, net, batch, sigma, generator)
+    else:
+        def loss(batch, generator):
+            return rcae_loss(torch, net, batch, sigma, generator, exact_jacobian)
+    losses, _ = train_adam(torch, net.net.parameters(), loss, z, max_iter=max_iter, batch_size=batch_size,
+                           learning_rate=learning_rate, seed=seed, progress=progress)  # fmt: skip
+    return losses
