@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from densest.eeg import embedding
 from densest.eeg._augmented import PLAIN_ESTIMATORS, AugmentedCovariances, augmented_covariances
+from densest.eeg._riemann import mean_and_log_map, riemann_mean
 from densest.utils import import_optional
 from densest.utils.validation import Interval, StrOptions, check_is_fitted, fit_context
 
@@ -22,7 +23,7 @@ CLASSIFIERS = ("ts_svm", "ts_lr", "mdm", "fgmdm")
 
 
 def make_acm_pipeline(classifier="ts_svm", order=4, lag=1, estimator="cov", trim="valid", *,
-                      C=1.0, kernel="linear", metric="riemann", whiten=True):  # fmt: skip
+                      C=1.0, kernel="linear", metric="riemann", whiten=False):  # fmt: skip
     """A scikit-learn Pipeline: augmented covariances, then a Riemannian classifier.
 
     Parameters
@@ -44,17 +45,25 @@ def make_acm_pipeline(classifier="ts_svm", order=4, lag=1, estimator="cov", trim
         Kernel of the SVM (with "rbf" and default ``gamma`` the SVM's
         threshold was off on S001: accuracy 0.69 at ROC-AUC 0.94).
     metric : str, default="riemann"
-        Metric of the tangent space or of the class means.
-    whiten : bool, default=True
+        Metric of the tangent space or of the class means. With "riemann"
+        the Riemannian means are computed by :func:`riemann_mean` (Newton's
+        method; the same mean as pyRiemann's to 1e-8, and 3-4 steps where
+        pyRiemann's gradient took 8-10, or ran out of its 50 iterations on
+        unwhitened order-8 covariances); the distances and tangent maps are
+        pyRiemann's. Other names go to pyRiemann unchanged.
+    whiten : bool, default=False
         Insert pyRiemann's ``Whitening(metric="logeuclid")`` after the
         covariances: every matrix C becomes W C W with W the inverse square
-        root of the training matrices' log-Euclidean mean. The augmented
-        covariances' condition numbers (about 1e6 at order 4, 3e9 at order 8
-        on 17 EEG channels) drop to 20-130, and pyRiemann's Riemannian mean
-        then converges (at order 8 it ran its 50 iterations without
-        converging, 6.3 s, against 1.3 s whitened). The affine-invariant
-        classifiers (riemann tangent space with an SVM or logistic
-        regression, MDM) are unchanged by the congruence up to rounding.
+        root of the training matrices' log-Euclidean mean, which takes the
+        augmented covariances' condition numbers (about 1e6 at order 4, 3e9
+        at order 8 on 17 EEG channels) to 20-130. pyRiemann's own gradient
+        mean needs it at large orders (unwhitened order 8: 50 iterations
+        without converging, 6.3 s, against 1.3 s whitened); Newton's method
+        does not, and the affine-invariant classifiers ("riemann" tangent
+        space with an SVM or logistic regression, MDM) are unchanged by the
+        congruence up to rounding, so it is off by default (one batched
+        eigendecomposition less per fit). It does change the non-invariant
+        metrics ("logeuclid", "euclid").
 
     Returns
     -------
@@ -85,13 +94,20 @@ def make_acm_pipeline(classifier="ts_svm", order=4, lag=1, estimator="cov", trim
     return Pipeline(steps + _classifier_steps(classifier, C, kernel, metric))
 
 
+def _with_mean(metric, mean):
+    """pyRiemann's metric argument, with densest's Newton solver for the Riemannian mean."""
+    if metric != "riemann":
+        return metric
+    return {"mean": mean, "distance": "riemann", "map": "riemann"}
+
+
 def _classifier_steps(classifier, C, kernel, metric):
     pyriemann = import_optional("pyriemann", "eeg")
     if classifier == "mdm":
-        return [("mdm", pyriemann.classification.MDM(metric=metric))]
+        return [("mdm", pyriemann.classification.MDM(metric=_with_mean(metric, riemann_mean)))]
     if classifier == "fgmdm":
-        return [("fgmdm", pyriemann.classification.FgMDM(metric=metric))]
-    tangent = ("ts", pyriemann.tangentspace.TangentSpace(metric=metric))
+        return [("fgmdm", pyriemann.classification.FgMDM(metric=_with_mean(metric, riemann_mean)))]
+    tangent = ("ts", pyriemann.tangentspace.TangentSpace(metric=_with_mean(metric, riemann_mean)))
     if classifier == "ts_svm":
         from sklearn.svm import SVC
 
@@ -154,7 +170,7 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
         paper's score), else accuracy; None: the classifier's accuracy. On
         S001 imagined left/right, ROC-AUC as the inner score chose better
         configurations than accuracy (benchmarks/RESULTS.md).
-    whiten : bool, default=True
+    whiten : bool, default=False
         Whiten the covariances before the classifier (see
         :func:`make_acm_pipeline`).
     blas_threads : int or None, default=1
@@ -213,7 +229,7 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, classifier="ts_svm", orders=(1, 2, 4, 6, 8), lags=(1, 2, 4), param_grid=None,
-                 estimator="cov", trim="valid", prior=False, cv=3, scoring="auto", whiten=True,
+                 estimator="cov", trim="valid", prior=False, cv=3, scoring="auto", whiten=False,
                  blas_threads=1, n_jobs=None):  # fmt: skip
         self.classifier = classifier
         self.orders = orders
@@ -297,7 +313,13 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
                 params += [{"order": order, "lag": lag, **point} for point in grid]
                 tasks += [delayed(self._score_split)(covs, y, split, grid, order, lag, scoring) for split in splits]
         # Threads: the eigendecompositions release the GIL; BLAS stays at one thread each.
-        columns = Parallel(n_jobs=self.n_jobs, prefer="threads")(tasks)
+        # Largest orders first, so that no large cell is left alone at the end.
+        costs = [params[len(grid) * (i // len(splits))]["order"] for i in range(len(tasks))]
+        schedule = np.argsort(costs, kind="stable")[::-1]
+        done = Parallel(n_jobs=self.n_jobs, prefer="threads")(tasks[i] for i in schedule)
+        columns = [None] * len(tasks)
+        for i, column in zip(schedule, done):
+            columns[i] = column
         scores = np.array(columns).reshape(-1, len(splits), len(grid)).transpose(0, 2, 1).reshape(-1, len(splits))
         return _results(params, scores), window
 
@@ -309,8 +331,7 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
         n_shared = len(steps) - 1 if all(key.startswith(last) for point in grid for key in point) else 0
         X_train, X_test = covs[train], covs[test]
         if n_shared:
-            head = Pipeline(steps[:n_shared]).fit(X_train, y[train])
-            X_train, X_test = head.transform(X_train), head.transform(X_test)
+            X_train, X_test = _shared_transform(steps[:n_shared], X_train, X_test, y[train])
         tail = Pipeline(steps[n_shared:])
         scores = []
         for point in grid:
@@ -395,6 +416,25 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         return tags
+
+
+def _shared_transform(steps, X_train, X_test, y_train):
+    """Fit the shared steps on the training matrices; both sets transformed.
+
+    A final Riemannian tangent space with densest's mean takes the training
+    vectors from the mean's last eigendecomposition (:func:`mean_and_log_map`):
+    the same vectors as the step's ``fit_transform``, one batched
+    eigendecomposition less.
+    """
+    *before, (_, last) = steps
+    if before:
+        head = Pipeline(before)
+        X_train, X_test = head.fit_transform(X_train, y_train), head.transform(X_test)
+    if getattr(last, "metric", None) == _with_mean("riemann", riemann_mean):
+        tangent_space = import_optional("pyriemann.geometry.tangentspace", "eeg")
+        reference, logs = mean_and_log_map(X_train)
+        return tangent_space.upper(logs), tangent_space.tangent_space(X_test, reference, metric="riemann")
+    return last.fit_transform(X_train, y_train), last.transform(X_test)
 
 
 def _results(params, scores):
