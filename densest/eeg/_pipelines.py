@@ -137,7 +137,10 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
     (every trial's matrix depends on that trial only, so computing them for
     all trials before splitting leaks nothing) and slices the smaller orders
     from them. In each inner split the tangent space is fitted once per
-    (order, lag) and shared by all values of the classifier's grid. The best
+    (order, lag) and shared by all values of the classifier's grid; with the
+    default Riemannian tangent space, the training vectors come from the last
+    eigendecomposition of :func:`riemann_mean` (the same vectors, one batched
+    eigendecomposition less). The best
     configuration is refitted on all the data as a plain pipeline
     (:func:`make_acm_pipeline`) with the same window, so it scores exactly
     what was evaluated. BLAS threads are capped during fit and prediction.

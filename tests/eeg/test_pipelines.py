@@ -54,15 +54,19 @@ def test_whitening_leaves_affine_invariant_classifiers_unchanged(classifier):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(a).max())
 
 
-def test_search_equals_grid_search_cv_on_the_same_windows():
+@pytest.mark.parametrize("whiten, scoring", [(False, "accuracy"), (True, "roc_auc")])
+def test_search_equals_grid_search_cv_on_the_same_windows(whiten, scoring):
+    # The search's tangent vectors come from the mean's last eigendecomposition, the pipeline's
+    # from pyRiemann's log map at that mean: equal scores, with or without a whitening step before.
     X, y = var_classes(seed=2, n_per_class=10)
     orders, lags = [1, 2, 3], [1, 2]
     cv = StratifiedKFold(3, shuffle=True, random_state=1)
     kernels = {"svc__kernel": ["linear", "rbf"]}
-    search = ACMSearchCV(orders=orders, lags=lags, param_grid=kernels, cv=cv, scoring="accuracy").fit(X, y)
+    search = ACMSearchCV(orders=orders, lags=lags, param_grid=kernels, cv=cv, scoring=scoring, whiten=whiten)
+    search.fit(X, y)
     grid = [{"acm__order": orders, "acm__lag": [lag], "acm__trim": [embedding.n_dropped(3, lag)], **kernels}
             for lag in lags]  # fmt: skip
-    reference = GridSearchCV(make_acm_pipeline(), grid, cv=cv, scoring="accuracy").fit(X, y)
+    reference = GridSearchCV(make_acm_pipeline(whiten=whiten), grid, cv=cv, scoring=scoring).fit(X, y)
     ours = {(p["order"], p["lag"], p["svc__kernel"]): s
             for p, s in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"])}  # fmt: skip
     theirs = {(p["acm__order"], p["acm__lag"], p["svc__kernel"]): s
