@@ -7,12 +7,13 @@ KDEpy's Naive loop over training points, of the training set) and extrapolated
 linearly; such rows are marked '*'. Errors are max |log p - exact| on 200 queries,
 exact = float64 log-sum-exp over explicit differences |x - y|^2.
 
-densest is timed as the best of 3 runs (anchors once: they take minutes).
+densest is timed as the best of --repeats runs (default 3; anchors once: they take minutes).
 Also printed: this machine's peak float64 GEMM rate and exp rate (the vectorised
 exp of densest.kde._kernels in a parallel Numba loop: libm's exp is 5-10x slower) on all cores, and densest's time
 over the bound max(2 n m d / GEMM rate, n m / exp rate).
 
-Usage: python benchmarks/kde_speed.py [--n 10000 100000] [--d 2 16 64 256] [--m 10000]
+Usage: python benchmarks/kde_speed.py [--n 10000 100000] [--d 2 16 64 256] [--m 10000] [--repeats 3]
+       [--budget 60] [--no-anchors]
 """
 
 import argparse
@@ -153,6 +154,7 @@ def main():
     parser.add_argument("--m", type=int, default=10_000)
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--no-anchors", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="densest timings: best of this many runs")
     args = parser.parse_args()
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -175,10 +177,10 @@ def main():
             bound = max(2 * n * args.m * d / rate_gemm, n * args.m / rate_exp)
             kde = KernelDensity(bandwidth=h, n_jobs=-1).fit(X)
             kde.score_samples(Q[:64])
-            t_ours, out = best_of(3, kde.score_samples, Q)
+            t_ours, out = best_of(args.repeats, kde.score_samples, Q)
             kde32 = KernelDensity(bandwidth=h, n_jobs=-1, dtype="float32").fit(X)
             kde32.score_samples(Q[:64])
-            t_32, out32 = best_of(3, kde32.score_samples, Q)
+            t_32, out32 = best_of(args.repeats, kde32.score_samples, Q)
             err = np.abs(out[:200] - ref).max()
             err32 = np.abs(out32[:200] - ref).max()
             print(f"\nn={n} d={d} h={h:.3f} bound {bound:.3f}s")
