@@ -76,15 +76,11 @@ def riemann_mean(X, sample_weight=None, *, init="midpoint", tol=1e-8, maxiter=50
     array([[2., 0.],
            [0., 2.]])
     """
-    X = _check_matrices(X)
-    _check_positive_definite(X)
-    weights = _check_weights(sample_weight, len(X))
-    _check_options(tol, maxiter)
-    factor, _, _ = _newton(X, weights, init, tol, maxiter)
+    factor, _, _ = _solve(X, sample_weight, init, tol, maxiter)
     return _symmetric(factor @ factor.T)
 
 
-def mean_and_log_map(X, **options):
+def mean_and_log_map(X, *, init="midpoint", tol=1e-8, maxiter=50):
     """Riemannian mean M and the matrices' logarithms log(M^-1/2 X_i M^-1/2) in one pass.
 
     The logarithms (pyRiemann's ``log_map_riemann`` at M) come from the
@@ -95,23 +91,27 @@ def mean_and_log_map(X, **options):
     ----------
     X : ndarray of shape (n_matrices, n, n)
         SPD matrices, valid for :func:`riemann_mean`.
-    **options
-        ``init``, ``tol``, ``maxiter`` of :func:`riemann_mean` (equal weights).
+    init, tol, maxiter
+        As in :func:`riemann_mean` (equal weights).
 
     Returns
     -------
     mean : ndarray of shape (n, n)
     logs : ndarray of shape (n_matrices, n, n)
     """
-    X = _check_matrices(X)
-    _check_positive_definite(X)
-    options = {"init": "midpoint", "tol": 1e-8, "maxiter": 50, **options}
-    _check_options(options["tol"], options["maxiter"])
-    factor, values, vectors = _newton(X, np.full(len(X), 1.0 / len(X)), **options)
+    factor, values, vectors = _solve(X, None, init, tol, maxiter)
     mean = _symmetric(factor @ factor.T)
     # M^-1/2 F is orthogonal: it takes the eigenvectors from F's frame to M^-1/2's.
     rotated = _sym_function(mean, lambda v: v**-0.5) @ factor @ vectors
     return mean, _symmetric_stack((rotated * np.log(values)[:, None, :]) @ rotated.transpose(0, 2, 1))
+
+
+def _solve(X, sample_weight, init, tol, maxiter):
+    """Validate the arguments, then run :func:`_newton`."""
+    X = _check_matrices(X)
+    _check_positive_definite(X)
+    _check_options(tol, maxiter)
+    return _newton(X, _check_weights(sample_weight, len(X)), init, tol, maxiter)
 
 
 def _newton(X, weights, init, tol, maxiter):
@@ -135,7 +135,7 @@ def _newton(X, weights, init, tol, maxiter):
         newton = _newton_step(gradient, vectors, _log_derivative(values, logs, weights), forcing)
         factor = factor @ _sym_function(newton, lambda v: np.exp(step * v / 2))
     warnings.warn(f"riemann_mean did not converge in {maxiter} iterations (||J|| = {crit:.2e} > tol = {tol:g}).",
-                  ConvergenceWarning, stacklevel=3)  # fmt: skip
+                  ConvergenceWarning, stacklevel=4)  # fmt: skip
     inverse = np.linalg.inv(factor)
     return factor, *_eigh_spd(inverse @ X @ inverse.T)
 
