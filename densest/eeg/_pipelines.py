@@ -60,11 +60,11 @@ def make_acm_pipeline(classifier="ts_svm", order=4, lag=1, estimator="cov", trim
         mean needs it at large orders (on the unwhitened order-8 matrices of
         36 trials it ran its 50 iterations without converging, 4.2 s, against
         0.76 s whitened); Newton's method does not (0.48 s unwhitened), and
-        the affine-invariant classifiers ("riemann" tangent
-        space with an SVM or logistic regression, MDM) are unchanged by the
-        congruence up to rounding, so it is off by default (one batched
-        eigendecomposition less per fit). It does change the non-invariant
-        metrics ("logeuclid", "euclid").
+        the affine-invariant classifiers ("riemann" tangent space with an SVM
+        or logistic regression, MDM) are unchanged by the congruence up to
+        rounding, so it is off by default (one batched eigendecomposition
+        less per fit). It does change the non-invariant metrics
+        ("logeuclid", "euclid").
 
     Returns
     -------
