@@ -1,10 +1,13 @@
 """The Riemannian (Karcher) mean of SPD matrices by Newton's method."""
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import _check_sample_weight
+
+from densest.utils.validation import check_n_samples
 
 INITS = ("midpoint", "arithmetic", "identity")
 
@@ -103,15 +106,15 @@ def mean_and_log_map(X, *, init="midpoint", tol=1e-8, maxiter=50):
     mean = _symmetric(factor @ factor.T)
     # M^-1/2 F is orthogonal: it takes the eigenvectors from F's frame to M^-1/2's.
     rotated = _sym_function(mean, lambda v: v**-0.5) @ factor @ vectors
-    return mean, _symmetric_stack((rotated * np.log(values)[:, None, :]) @ rotated.transpose(0, 2, 1))
+    return mean, _symmetric((rotated * np.log(values)[:, None, :]) @ rotated.transpose(0, 2, 1))
 
 
 def _solve(X, sample_weight, init, tol, maxiter):
     """Validate the arguments, then run :func:`_newton`."""
     X = _check_matrices(X)
     _check_positive_definite(X)
-    _check_options(tol, maxiter)
-    return _newton(X, _check_weights(sample_weight, len(X)), init, tol, maxiter)
+    _check_tol(tol)
+    return _newton(X, _check_weights(sample_weight, X), init, tol, check_n_samples(maxiter, "maxiter"))
 
 
 def _newton(X, weights, init, tol, maxiter):
@@ -120,8 +123,7 @@ def _newton(X, weights, init, tol, maxiter):
     step = 1.0
     best = np.inf
     for _ in range(maxiter):
-        inverse = np.linalg.inv(factor)
-        values, vectors = _eigh_spd(inverse @ X @ inverse.T)
+        values, vectors = _eigh_in_frame(factor, X)
         logs = np.log(values)
         gradient = _weighted_sum(vectors * (weights[:, None] * logs)[:, None, :], vectors)
         crit = np.linalg.norm(gradient)
@@ -136,13 +138,13 @@ def _newton(X, weights, init, tol, maxiter):
         factor = factor @ _sym_function(newton, lambda v: np.exp(step * v / 2))
     warnings.warn(f"riemann_mean did not converge in {maxiter} iterations (||J|| = {crit:.2e} > tol = {tol:g}).",
                   ConvergenceWarning, stacklevel=4)  # fmt: skip
+    return factor, *_eigh_in_frame(factor, X)
+
+
+def _eigh_in_frame(factor, X):
+    """Eigendecomposition of F^-1 X_i F^-T, with a ValueError naming a matrix that is not SPD."""
     inverse = np.linalg.inv(factor)
-    return factor, *_eigh_spd(inverse @ X @ inverse.T)
-
-
-def _eigh_spd(matrices):
-    """Batched eigendecomposition, with a ValueError naming a matrix that is not SPD."""
-    values, vectors = np.linalg.eigh(matrices)
+    values, vectors = np.linalg.eigh(inverse @ X @ inverse.T)
     if not values[:, 0].min() > 0:
         bad = int(np.argmin(values[:, 0]))
         raise ValueError(f"X[{bad}] is not positive definite (smallest eigenvalue {values[bad, 0]:.3g} in the "
@@ -218,11 +220,8 @@ def _sym_function(x, function):
 
 
 def _symmetric(x):
-    return (x + x.T) / 2
-
-
-def _symmetric_stack(x):
-    return (x + x.transpose(0, 2, 1)) / 2
+    """Symmetric part of a matrix or of each matrix in a stack."""
+    return (x + np.swapaxes(x, -1, -2)) / 2
 
 
 def _initial_point(X, weights, init):
@@ -255,7 +254,7 @@ def _check_matrices(X):
         raise ValueError(f"X must be a non-empty stack of square matrices (n_matrices, n, n); got shape {X.shape}.")
     if not np.all(np.isfinite(X)):
         raise ValueError("X contains NaN or infinity.")
-    return _symmetric_stack(X)
+    return _symmetric(X)
 
 
 def _check_positive_definite(X):
@@ -270,17 +269,12 @@ def _check_positive_definite(X):
                 raise ValueError(f"X[{i}] is not positive definite; the Riemannian mean needs SPD matrices.") from None
 
 
-def _check_weights(sample_weight, n):
-    if sample_weight is None:
-        return np.full(n, 1.0 / n)
-    weights = np.asarray(sample_weight, dtype=float)
-    if weights.shape != (n,) or not np.all(np.isfinite(weights)) or np.any(weights < 0) or not weights.sum() > 0:
-        raise ValueError(f"sample_weight must hold {n} finite non-negative values with a positive sum.")
+def _check_weights(sample_weight, X):
+    # sklearn's check: the right length, finite, non-negative and not all zero.
+    weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     return weights / weights.sum()
 
 
-def _check_options(tol, maxiter):
+def _check_tol(tol):
     if not isinstance(tol, Real) or isinstance(tol, bool) or not tol > 0:
         raise ValueError(f"tol must be a positive number; got {tol!r}.")
-    if not isinstance(maxiter, Integral) or isinstance(maxiter, bool) or maxiter < 1:
-        raise ValueError(f"maxiter must be a positive integer; got {maxiter!r}.")
