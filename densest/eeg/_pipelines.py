@@ -48,7 +48,7 @@ def make_acm_pipeline(classifier="ts_svm", order=4, lag=1, estimator="cov", trim
         Metric of the tangent space or of the class means. With "riemann"
         the Riemannian means are computed by :func:`riemann_mean` (Newton's
         method; the same mean as pyRiemann's to 1e-8, and 3-4 steps where
-        pyRiemann's gradient took 8-10, or ran out of its 50 iterations on
+        pyRiemann's gradient took 8-9, or ran out of its 50 iterations on
         unwhitened order-8 covariances); the distances and tangent maps are
         pyRiemann's. Other names go to pyRiemann unchanged.
     whiten : bool, default=False

@@ -26,10 +26,10 @@ def riemann_mean(X, sample_weight=None, *, init="midpoint", tol=1e-8, maxiter=50
     Newton system is solved by conjugate gradients (its operator is at least
     the identity, so a few products suffice). An iteration costs one batched
     eigendecomposition plus a few batched matrix products. On augmented
-    covariances of 17 EEG channels (orders 2-8) it took 3-4 Newton steps
-    where pyRiemann's gradient took 8-10 iterations on whitened matrices,
-    and it converged on unwhitened order-8 matrices (condition numbers near
-    1e9) where pyRiemann's ran out of its 50 iterations.
+    covariances of 17 EEG channels (orders 1-8, 36 trials) it took 3-4
+    Newton steps where pyRiemann's gradient took 8-9 iterations, and it
+    converged on unwhitened order-8 matrices where pyRiemann's ran out of
+    its 50 iterations (``benchmarks/riemann_mean.py``).
 
     Parameters
     ----------
@@ -41,8 +41,7 @@ def riemann_mean(X, sample_weight=None, *, init="midpoint", tol=1e-8, maxiter=50
         Starting point. "midpoint": the geometric mean ``A # H`` of the
         arithmetic mean A and the harmonic mean H (the Riemannian mean lies
         between them, ``H <= G <= A``, and equals ``A # H`` for two
-        matrices); from it, Newton's method took 3 steps on augmented
-        covariances of EEG where it took 4 from A. "arithmetic": A
+        matrices). "arithmetic": A
         (pyRiemann's start). "identity": the log-Euclidean mean of matrices
         whitened by it. Or an SPD matrix.
     tol : float, default=1e-8
