@@ -1,13 +1,16 @@
 """Cost of exact leave-one-out likelihood over a 30-value grid vs one score_samples pass.
 
 For N(0, I_d) data with n points, every point held out (max_queries = n), times:
-one ``KernelDensity.score_samples`` pass over the training set (n x n pairs), the
-LOO likelihood on a 30-value ``chain_grid`` (3 doubling chains of 10: one
-exponential per pair and chain), and on a 30-value ``np.linspace`` grid over the same range (one
-exponential per pair and bandwidth). Also the whole ``loo_bandwidth`` rule with its
-default 2000 held-out points. One process, all cores, best of 3 after a warm-up.
+one ``KernelDensity.score_samples`` pass over the training set (n x n pairs) at the
+bandwidth of ``--rule``; the same pass with every tile visited (``prune=False``:
+at d <= 8 the engine otherwise skips tiles that add nothing); the LOO likelihood on
+the 30-value ``chain_grid`` that ``loo_bandwidth`` starts from, 4 h down (3 doubling
+chains of 10: one exponential per pair and chain), and on a 30-value ``np.linspace``
+grid over the same range (one exponential per pair and bandwidth). Also the whole
+``loo_bandwidth`` rule with its default 2000 held-out points. One process, all
+cores, best of 3 after a warm-up.
 
-Usage: python benchmarks/kde_loo.py [--n 10000] [--d 2 16 64 256]
+Usage: python benchmarks/kde_loo.py [--n 10000] [--d 2 16 64 256] [--rule auto]
 """
 
 import argparse
@@ -18,6 +21,7 @@ import time
 import numpy as np
 
 from densest.kde import KernelDensity, bandwidth
+from densest.kde._engine import log_sum_exp_terms
 
 
 def timed(func, repeats=3):
@@ -35,25 +39,31 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--d", type=int, nargs="+", default=[2, 16, 64, 256])
+    parser.add_argument("--rule", default="auto", choices=sorted(bandwidth.RULES),
+                        help="bandwidth of the one pass; the grid starts at 4 times it")  # fmt: skip
     args = parser.parse_args()
     print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores; "
-          f"densest n_jobs=-1; n = {args.n}, every point held out")  # fmt: skip
-    print("| d | one pass (s) | LOO chain grid (s) | × one pass | LOO linspace grid (s) "
-          "| × one pass | loo_bandwidth (s) |")
-    print("|---|---|---|---|---|---|---|")
+          f"densest n_jobs=-1; n = {args.n}, every point held out; h = {args.rule} rule")  # fmt: skip
+    print("| d | h | one pass (s) | all tiles (s) | LOO chain grid (s) | × one pass | × all tiles "
+          "| LOO linspace grid (s) | × one pass | loo_bandwidth (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     rng = np.random.default_rng(0)
     for d in args.d:
         X = rng.standard_normal((args.n, d))
-        h = bandwidth.nn_bandwidth(X)
+        h = bandwidth.RULES[args.rule](X)
         kde = KernelDensity(bandwidth=h, n_jobs=-1).fit(X)
         t_one = timed(lambda: kde.score_samples(X))
+        Z = kde.reference_
+        t_all = timed(lambda: log_sum_exp_terms(Z, Z, kde._ref_sq, kde._log_weights, np.array([h]),
+                                                "gaussian", n_jobs=-1, prune=False))  # fmt: skip
         chain = bandwidth.chain_grid(4 * h)
         plain = np.linspace(chain[-1], chain[0], 30)
         t_chain = timed(lambda: bandwidth.loo_log_likelihood(X, chain, max_queries=args.n, n_jobs=-1))
         t_plain = timed(lambda: bandwidth.loo_log_likelihood(X, plain, max_queries=args.n, n_jobs=-1))
         t_rule = timed(lambda: bandwidth.loo_bandwidth(X, n_jobs=-1))
-        print(f"| {d} | {t_one:.3f} | {t_chain:.3f} | {t_chain / t_one:.2f} | {t_plain:.3f} "
-              f"| {t_plain / t_one:.2f} | {t_rule:.3f} |", flush=True)  # fmt: skip
+        print(f"| {d} | {h:.3g} | {t_one:.3f} | {t_all:.3f} | {t_chain:.3f} | {t_chain / t_one:.2f} "
+              f"| {t_chain / t_all:.2f} | {t_plain:.3f} | {t_plain / t_one:.2f} | {t_rule:.3f} |",
+              flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

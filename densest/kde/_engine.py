@@ -79,11 +79,91 @@ def tile_sizes(m, d, n_threads, block_size):
     has work.
     """
     if block_size == "auto":
-        q_block, t_block = (256, 1024) if d <= DIRECT_MAX_D else (512, 256)
+        q_block, t_block = (64, 256) if d <= DIRECT_MAX_D else (512, 256)
     else:
         q_block, t_block = int(block_size), 4 * int(block_size)
     per_thread = -(-m // max(n_threads, 1))
     return max(1, min(q_block, per_thread)), t_block
+
+
+def spatial_order(X, leaf):
+    """Permutation listing the rows of X leaf by leaf of a k-d tree.
+
+    Each node splits its rows at a multiple of ``leaf`` along its widest feature,
+    so every run of ``leaf`` consecutive rows of ``X[order]`` (the last excepted)
+    is one leaf: a compact cell of the data.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float64 or float32, C-contiguous
+        Points.
+    leaf : int
+        Rows per leaf.
+
+    Returns
+    -------
+    order : ndarray of shape (n,), int64
+    """
+    order = np.empty(X.shape[0], dtype=np.int64)
+    _kernels().kd_order(X, int(leaf), order)
+    return order
+
+
+def _tiles(Y, logw, t_block):
+    """Bounding boxes of the row tiles of Y and log(largest weight x size) of each."""
+    starts = np.arange(0, Y.shape[0], t_block)
+    sizes = np.diff(np.append(starts, Y.shape[0]))
+    lo = np.minimum.reduceat(Y, starts, axis=0).astype(np.float64)
+    hi = np.maximum.reduceat(Y, starts, axis=0).astype(np.float64)
+    return lo, hi, np.maximum.reduceat(logw, starts) + np.log(sizes)
+
+
+class _Arranged:
+    """Queries and reference points in the order the kernels visit them.
+
+    With ``prune``, both are put in k-d tree order (:func:`spatial_order`), so
+    tiles of consecutive rows are compact cells: the kernels visit each query
+    tile's reference tiles nearest first and skip a tile whose largest possible
+    term is negligible beside every query's sum so far. Without, rows stay as
+    given and every tile is visited.
+    """
+
+    def __init__(self, Q, Y, ysq, logw, self_index, q_block, t_block, prune):
+        self.q_order = self.y_order = None
+        self.Q, self.Y, self.ysq, self.logw, self.self_index = Q, Y, ysq, logw, self_index
+        self.boxes = (np.empty((0, Q.shape[1])), np.empty((0, Q.shape[1])), np.empty(0))
+        if not prune:
+            return
+        self.q_order = spatial_order(Q, q_block)
+        self.y_order = spatial_order(Y, t_block)
+        rank = np.empty_like(self.y_order)
+        rank[self.y_order] = np.arange(len(self.y_order))
+        own = self_index[self.q_order]
+        self.Q = np.ascontiguousarray(Q[self.q_order])
+        self.Y = np.ascontiguousarray(Y[self.y_order])
+        self.ysq = ysq[self.y_order]
+        self.logw = logw[self.y_order]
+        self.self_index = np.where(own >= 0, rank[np.maximum(own, 0)], -1)
+        self.boxes = _tiles(self.Y, self.logw, t_block)
+
+    def references(self, values):
+        """Per-reference values in the visiting order."""
+        return values if self.y_order is None else values[self.y_order]
+
+    def queries(self, values):
+        """Per-query values in the visiting order."""
+        return values if self.q_order is None else values[self.q_order]
+
+    def restore(self, *outputs):
+        """Per-query outputs back in the caller's order."""
+        if self.q_order is None:
+            return outputs
+        restored = []
+        for out in outputs:
+            back = np.empty_like(out)
+            back[self.q_order] = out
+            restored.append(back)
+        return tuple(restored)
 
 
 _CONTROLLER = None
@@ -105,7 +185,7 @@ def _kernels():
 
 
 def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, want_s2=False,
-                      n_jobs=None, block_size="auto", direct=None):  # fmt: skip
+                      n_jobs=None, block_size="auto", direct=None, prune=None):  # fmt: skip
     """Streaming log-sum-exp of log w_j + log K(|q - y_j| / h) for each query and h.
 
     Parameters
@@ -133,6 +213,10 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
     direct : bool or None
         Distances from explicit differences (True) or from one GEMM per tile
         (False); None: explicit differences when ``d <= DIRECT_MAX_D``.
+    prune : bool or None
+        Visit rows in k-d tree order and skip reference tiles that add less than
+        e^-40 of every query's sum (each skip changes a log-sum by less than
+        4e-18); None: with explicit differences, where the tree's cells are small.
 
     Returns
     -------
@@ -150,14 +234,14 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
     M = np.empty((m, k))
     S = np.empty((m, k))
     S2 = np.empty((m, k))
+    direct = d <= DIRECT_MAX_D if direct is None else direct
     with numba_threads(n_jobs) as n_threads, _one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
         func = kern.tile_sums_parallel if n_threads > 1 else kern.tile_sums_serial
-        if direct is None:
-            direct = d <= DIRECT_MAX_D
-        func(Q, qsq, Y, ysq, logw, cs, kern.KERNEL_IDS[kernel], self_index, int(direct),
-             int(want_s2), q_block, t_block, M, S, S2)  # fmt: skip
-    return M, S, S2
+        a = _Arranged(Q, Y, ysq, logw, self_index, q_block, t_block, direct if prune is None else prune)
+        func(a.Q, a.queries(qsq), a.Y, a.ysq, a.logw, cs, kern.KERNEL_IDS[kernel], a.self_index,
+             int(direct), int(want_s2), q_block, t_block, *a.boxes, M, S, S2)  # fmt: skip
+    return a.restore(M, S, S2)
 
 
 def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size="auto"):
@@ -195,7 +279,7 @@ def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size=
 
 
 def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=None, n_jobs=None,
-                       block_size="auto"):  # fmt: skip
+                       block_size="auto", prune=None):  # fmt: skip
     """Gaussian log-sum-exp for bandwidth chains ``c = c_base * 2^l``, l < n_levels.
 
     One exponential per pair and chain: each level squares the previous level's
@@ -204,8 +288,9 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
 
     Parameters
     ----------
-    Q, Y, ysq, self_index, n_jobs, block_size
-        As in :func:`log_sum_exp_terms`.
+    Q, Y, ysq, self_index, n_jobs, block_size, prune
+        As in :func:`log_sum_exp_terms` (distances from explicit differences when
+        ``d <= DIRECT_MAX_D``).
     log_weights : ndarray of shape (n,)
         Log weights, spanning at most 100 nats (the caller checks).
     c_bases : ndarray of shape (q,)
@@ -231,8 +316,12 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
     with numba_threads(n_jobs) as n_threads, _one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
         func = kern.chain_sums_parallel if n_threads > 1 else kern.chain_sums_serial
-        func(Q, qsq, Y, ysq, wrel, c_bases, self_index, int(d <= DIRECT_MAX_D), q_block, t_block,
-             dref, S)  # fmt: skip
+        direct = d <= DIRECT_MAX_D
+        a = _Arranged(Q, Y, ysq, log_weights - top, self_index, q_block, t_block,
+                      direct if prune is None else prune)  # fmt: skip
+        func(a.Q, a.queries(qsq), a.Y, a.ysq, a.references(wrel), c_bases, a.self_index,
+             int(direct), q_block, t_block, *a.boxes, dref, S)  # fmt: skip
+        dref, S = a.restore(dref, S)
     cs = c_bases[:, None] * 2.0 ** np.arange(n_levels)
     with np.errstate(divide="ignore", invalid="ignore"):
         return top - cs[None] * dref[:, None, None] + np.log(S)

@@ -311,9 +311,60 @@ def _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt):
         np.dot(Q[q0:q1], Y[t0:t1].T, G)
     return G
 
+# A reference tile is skipped for a query tile when its largest possible term times
+# its size lies this many nats below the running sum of every query of the tile:
+# each skip then changes a sum by less than e^-40 = 4e-18 of itself.
+SKIP_NATS = 40.0
+
+
+@numba.njit(inline="always")
+def _tile_order(Q, q0, q1, lo, hi, n_tiles):
+    """Reference tiles in the order to visit, and squared gaps to the query tile.
+
+    With bounding boxes (lo, hi of shape (n_tiles, d)), tiles come nearest first,
+    the gap being the squared distance between the query rows' box and the tile's;
+    without (no rows), in storage order with gaps of zero.
+    """
+    gap2 = np.zeros(n_tiles)
+    if lo.shape[0] == 0:
+        return np.arange(n_tiles), gap2
+    d = Q.shape[1]
+    qlo = np.full(d, np.inf)
+    qhi = np.full(d, -np.inf)
+    for r in range(q0, q1):
+        for f in range(d):
+            qlo[f] = min(qlo[f], Q[r, f])
+            qhi[f] = max(qhi[f], Q[r, f])
+    for t in range(n_tiles):
+        s = 0.0
+        for f in range(d):
+            g = max(lo[t, f] - qhi[f], qlo[f] - hi[t, f], 0.0)
+            s += g * g
+        gap2[t] = s
+    return np.argsort(gap2), gap2
+
+
+@numba.njit(inline="always")
+def _negligible(M, S, q0, q1, c, k, kernel, gap2, lw_top):
+    """Whether a tile adds nothing to column k, its terms being at most lw_top + log K(gap2).
+
+    lw_top is the log of the tile's largest weight times its size; log K is
+    non-increasing in the squared distance, so gap2 bounds every term.
+    """
+    if kernel == GAUSSIAN:
+        bound = lw_top - c * gap2
+    else:
+        bound = lw_top + _log_kernel(kernel, gap2, c)
+    if bound == -np.inf:
+        return True
+    for r in range(q0, q1):
+        if not (S[r, k] > 0.0 and bound < M[r, k] + math.log(S[r, k]) - SKIP_NATS):
+            return False
+    return True
+
 
 def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_block, t_block,
-               M, S, S2):  # fmt: skip
+               lo, hi, lw_top, M, S, S2):  # fmt: skip
     """Blocked log-sum-exp engine (compiled below as a parallel kernel and its serial twin).
 
     Parameters: Q (m, d), qsq (m,) squared norms of Q in float64, Y (n, d),
@@ -321,12 +372,15 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
     self_index (m,) index into Y to leave out for each query (-1: none),
     direct (1: distances from explicit differences, for small d; 0: one BLAS
     GEMM per tile), want_s2 (0: S2 is not needed and its
-    values are then meaningless), tile sizes,
-    and the outputs M, S, S2 (m, k), filled in place.
+    values are then meaningless), tile sizes, the reference tiles' bounding boxes
+    lo, hi (n_tiles, d) and lw_top (n_tiles,), the log of each tile's largest
+    weight times its size, for skipping tiles that add nothing (no rows: visit
+    every tile), and the outputs M, S, S2 (m, k), filled in place.
     """
     m = Q.shape[0]
     n = Y.shape[0]
     n_q_tiles = (m + q_block - 1) // q_block
+    n_tiles = (n + t_block - 1) // t_block
     for qt in numba.prange(n_q_tiles):
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
@@ -337,7 +391,15 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
                 M[q0 + r, k] = -np.inf
                 S[q0 + r, k] = 0.0
                 S2[q0 + r, k] = 0.0
-        for t0 in range(0, n, t_block):
+        order, gap2 = _tile_order(Q, q0, q1, lo, hi, n_tiles)
+        skip = np.zeros(cs.shape[0], dtype=np.bool_)
+        for t in order:
+            for k in range(cs.shape[0]):
+                skip[k] = gap2[t] > 0.0 and _negligible(M, S, q0, q1, cs[k], k, kernel, gap2[t],
+                                                        lw_top[t])  # fmt: skip
+            if skip.all():
+                continue
+            t0 = t * t_block
             t1 = min(t0 + t_block, n)
             nt = t1 - t0
             G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt)
@@ -354,6 +416,8 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
                     G[r, own - t0] = -np.inf  # squared distance +inf
                 have_d2 = direct != 0
                 for k in range(cs.shape[0]):
+                    if skip[k]:
+                        continue
                     ref = M[q0 + r, k]
                     if kernel == GAUSSIAN and ref > -np.inf:
                         if have_d2:
@@ -394,10 +458,13 @@ def _chain_row(d2, wrel, nt, dref, c_base, u, sums):
     """Add w * exp(-2^l c_base (d2 - dref)) over one tile row to sums[l], l = 0..L-1.
 
     One exponential per term for the whole chain; each level squares the previous
-    one. Two levels per sweep over the buffer u, which holds the next level; the
-    sweeps stop once a level's sum is negligible.
+    one. Two levels per sweep over the buffer u, which holds the next level. Terms
+    only shrink from level to level, so a level's sum bounds what the row adds to
+    each later level; the sweeps stop once that is below e^-SKIP_NATS of the last
+    (smallest) level's sum so far, or below 1e-120.
     """
     n_levels = sums.shape[0]
+    stop = max(_CHAIN_NEGLIGIBLE, math.exp(-SKIP_NATS) * sums[n_levels - 1])
     acc0 = 0.0
     acc1 = 0.0
     for j in range(nt):
@@ -410,8 +477,8 @@ def _chain_row(d2, wrel, nt, dref, c_base, u, sums):
     if n_levels > 1:
         sums[1] += acc1
     for level in range(2, n_levels, 2):
-        if acc1 < _CHAIN_NEGLIGIBLE:
-            return  # every later level adds less than acc1 (terms only shrink)
+        if acc1 < stop:
+            return
         acc0 = 0.0
         acc1 = 0.0
         for j in range(nt):
@@ -425,10 +492,28 @@ def _chain_row(d2, wrel, nt, dref, c_base, u, sums):
             sums[level + 1] += acc1
 
 
-def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_block, dref, S):
+@numba.njit(inline="always")
+def _chain_negligible(S, dref, q0, q1, c_bases, gap2, lw_top):
+    """As _negligible for the chain sums, which are relative to exp(-c dref)."""
+    for r in range(q0, q1):
+        if dref[r] == np.inf:
+            return False
+        for b in range(c_bases.shape[0]):
+            c = c_bases[b]
+            for level in range(S.shape[2]):
+                s = S[r, b, level]
+                if not (s > 0.0 and lw_top - c * (gap2 - dref[r]) < math.log(s) - SKIP_NATS):
+                    return False
+                c *= 2.0
+    return True
+
+
+def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_block, lo, hi,
+                lw_top, dref, S):  # fmt: skip
     """Gaussian log-sum-exp over doubling chains of bandwidths: c = c_base * 2^l.
 
-    Parameters as in _tile_sums, plus wrel (n,) weights divided by their maximum
+    Parameters as in _tile_sums (lw_top: log of the tile's largest wrel times its
+    size), plus wrel (n,) weights divided by their maximum
     (all at least exp(-100): the caller checks), c_bases (q,), and the outputs
     dref (m,), each query's smallest squared distance, and S (m, q, L) with
     S[i, b, l] = sum_j wrel_j exp(-c_b 2^l (d2_ij - dref_i)).  The reference
@@ -439,6 +524,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_bl
     n = Y.shape[0]
     n_levels = S.shape[2]
     n_q_tiles = (m + q_block - 1) // q_block
+    n_tiles = (n + t_block - 1) // t_block
     for qt in numba.prange(n_q_tiles):
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
@@ -448,7 +534,11 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_bl
         for r in range(nq):
             dref[q0 + r] = np.inf
             S[q0 + r] = 0.0
-        for t0 in range(0, n, t_block):
+        order, gap2 = _tile_order(Q, q0, q1, lo, hi, n_tiles)
+        for t in order:
+            if gap2[t] > 0.0 and _chain_negligible(S, dref, q0, q1, c_bases, gap2[t], lw_top[t]):
+                continue
+            t0 = t * t_block
             t1 = min(t0 + t_block, n)
             nt = t1 - t0
             G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt)
@@ -510,6 +600,65 @@ def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
                 out[q0 + r] = best
 
 
+@numba.njit(inline="always")
+def _select(X, order, start, stop, k, f):
+    """Reorder order[start:stop] so that no key X[order[i], f] before k exceeds one
+    from k on (quickselect with Hoare's partition and a median-of-three pivot)."""
+    lo = start
+    hi = stop - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        a = X[order[lo], f]
+        b = X[order[mid], f]
+        c = X[order[hi], f]
+        pivot = max(min(a, b), min(max(a, b), c))
+        i = lo
+        j = hi
+        while i <= j:
+            while X[order[i], f] < pivot:
+                i += 1
+            while X[order[j], f] > pivot:
+                j -= 1
+            if i <= j:
+                order[i], order[j] = order[j], order[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return
+
+
+def _kd_order(X, leaf, order):
+    """Fill order with the rows of X leaf by leaf of a k-d tree (see _engine.spatial_order)."""
+    n, d = X.shape
+    for i in range(n):
+        order[i] = i
+    stack = [(0, n)]
+    while len(stack) > 0:
+        start, stop = stack.pop()
+        if stop - start <= leaf:
+            continue
+        widest = -1.0
+        feature = 0
+        for f in range(d):
+            lo = np.inf
+            hi = -np.inf
+            for i in range(start, stop):
+                v = X[order[i], f]
+                lo = min(lo, v)
+                hi = max(hi, v)
+            if hi - lo > widest:
+                widest = hi - lo
+                feature = f
+        split = start + ((stop - start + leaf - 1) // leaf // 2) * leaf
+        _select(X, order, start, stop, split, feature)
+        stack.append((start, split))
+        stack.append((split, stop))
+
+
 def _signatures(body):
     sigs = []
     for dt in (types.float64, types.float32):
@@ -518,13 +667,17 @@ def _signatures(body):
         idx = types.Array(types.int64, 1, "C", readonly=True)
         out2 = types.Array(types.float64, 2, "C")
         out1 = types.Array(types.float64, 1, "C")
+        box = types.Array(types.float64, 2, "C", readonly=True)
         if body is _chain_sums:
             out3 = types.Array(types.float64, 3, "C")
             sigs.append(types.void(mat, vec, mat, vec, vec, vec, idx, types.int64, types.int64,
-                                   types.int64, out1, out3))  # fmt: skip
+                                   types.int64, box, box, vec, out1, out3))  # fmt: skip
+        elif body is _kd_order:
+            sigs.append(types.void(mat, types.int64, types.Array(types.int64, 1, "C")))
         elif body is _tile_sums:
             sigs.append(types.void(mat, vec, mat, vec, vec, vec, types.int64, idx, types.int64,
-                                   types.int64, types.int64, types.int64, out2, out2, out2))  # fmt: skip
+                                   types.int64, types.int64, types.int64, box, box, vec, out2, out2,
+                                   out2))  # fmt: skip
         else:
             sigs.append(types.void(mat, vec, mat, vec, idx, types.int64, types.int64, out1))
     return sigs
@@ -546,3 +699,4 @@ nearest_sq_parallel = _compile(_nearest_sq, parallel=True)
 nearest_sq_serial = _compile(_nearest_sq, parallel=False)
 chain_sums_parallel = _compile(_chain_sums, parallel=True)
 chain_sums_serial = _compile(_chain_sums, parallel=False)
+kd_order = _compile(_kd_order, parallel=False)

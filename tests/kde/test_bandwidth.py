@@ -68,10 +68,11 @@ def test_loo_on_a_chain_grid_is_the_brute_force_leave_one_out(d, rng):
     np.testing.assert_allclose(got, brute_force_loo(X, hs, w), rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("prune", [False, True])
 @pytest.mark.parametrize("d", [3, 12])
-def test_chains_follow_ever_nearer_tiles(d, rng):
-    # Small tiles of points ever nearer to the query: the reference distance drops
-    # tile after tile and the sums so far must be rescaled each time.
+def test_chains_follow_ever_nearer_tiles(d, prune, rng):
+    # Small tiles of points ever nearer to the query: in storage order the reference
+    # distance drops tile after tile and the sums so far must be rescaled each time.
     from densest.kde._engine import log_sum_exp_chains
 
     d2 = np.cumsum(rng.uniform(0.0, 3.0, 300))[::-1]
@@ -79,7 +80,8 @@ def test_chains_follow_ever_nearer_tiles(d, rng):
     X = np.sqrt(d2)[:, None] * u / np.linalg.norm(u, axis=1, keepdims=True)
     logw = rng.uniform(-3.0, 3.0, 300)
     c_bases = np.array([0.01, 0.013])
-    got = log_sum_exp_chains(np.zeros((1, d)), X, (X * X).sum(1), logw, c_bases, 8, block_size=2)
+    got = log_sum_exp_chains(np.zeros((1, d)), X, (X * X).sum(1), logw, c_bases, 8, block_size=2,
+                             prune=prune)  # fmt: skip
     cs = c_bases[:, None] * 2.0 ** np.arange(8)
     expected = logsumexp(logw[None, None, :] - cs[..., None] * d2, axis=-1)
     np.testing.assert_allclose(got[0], expected, rtol=0, atol=1e-10)

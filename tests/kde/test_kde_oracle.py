@@ -148,22 +148,25 @@ def test_serial_and_parallel_kernels_agree(rng):
     qsq = np.einsum("ij,ij->i", Q, Q)
     cs = np.array([0.5, 2.0])
     idx = np.full(100, -1, dtype=np.int64)
+    no_boxes = (np.empty((0, 4)), np.empty((0, 4)), np.empty(0))
     outs = []
     for direct in (0, 1):
         for func in (_kernels.tile_sums_serial, _kernels.tile_sums_parallel):
             M, S, S2 = (np.empty((100, 2)) for _ in range(3))
-            func(Q, qsq, X, ysq, np.zeros(500), cs, 0, idx, direct, 1, 16, 64, M, S, S2)
+            func(Q, qsq, X, ysq, np.zeros(500), cs, 0, idx, direct, 1, 16, 64, *no_boxes, M, S, S2)
             outs.append(np.hstack([M + np.log(S), S**2 / S2]))
     for out in outs[1:]:
         np.testing.assert_allclose(out, outs[0], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("prune", [False, True])
 @pytest.mark.parametrize("d", [3, 12])
-def test_one_sweep_reference_survives_jumps_of_hundreds_of_nats(d, rng):
+def test_one_sweep_reference_survives_jumps_of_hundreds_of_nats(d, prune, rng):
     # Reference points ever closer to the query, tile after tile: each tile's terms
     # lie 0-800 nats above the running reference, which exercises the renormalisation
     # (jumps below ~350 nats) and the exact redo of a tile (jumps above), on the
-    # direct-difference path (d = 3) and the GEMM path (d = 12), with weights.
+    # direct-difference path (d = 3) and the GEMM path (d = 12), with weights; in
+    # storage order, and in k-d tree order with skipped tiles (nearest tiles first).
     from densest.kde._engine import log_sum_exp_terms
 
     d2 = np.cumsum(rng.uniform(0.0, 200.0, 400))[::-1]
@@ -173,7 +176,7 @@ def test_one_sweep_reference_survives_jumps_of_hundreds_of_nats(d, rng):
     w = rng.uniform(0.5, 2.0, 400)
     h = 1.0
     M, S, S2 = log_sum_exp_terms(Q, X, (X * X).sum(1), np.log(w), np.array([h]), "gaussian",
-                                 want_s2=True, block_size=2)  # fmt: skip
+                                 want_s2=True, block_size=2, prune=prune)  # fmt: skip
     a = np.log(w) - 0.5 * d2
     assert abs((M + np.log(S))[0, 0] - logsumexp(a)) < 1e-10
     n_eff = np.exp(2 * logsumexp(a) - logsumexp(2 * a))
