@@ -278,13 +278,29 @@ def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size=
     return out
 
 
+# Chains start from t^p with t one exponential per term for all chains when p <= this:
+# a term's relative rounding grows p-fold, and 2^9-fold more along a 10-level chain.
+MAX_SHARED_POWER = 8
+
+
+def _shared_power(c_bases):
+    """p0 if c_bases[b] = (p0 + b) c_bases[0] / p0 (p0 = number of chains), else 0."""
+    q = len(c_bases)
+    steps = (q + np.arange(q)) / q
+    if 2 * q - 1 <= MAX_SHARED_POWER and np.allclose(c_bases, c_bases[0] * steps, rtol=1e-14, atol=0):
+        return q
+    return 0
+
+
 def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=None, n_jobs=None,
                        block_size="auto", prune=None):  # fmt: skip
     """Gaussian log-sum-exp for bandwidth chains ``c = c_base * 2^l``, l < n_levels.
 
-    One exponential per pair and chain: each level squares the previous level's
-    terms, so a grid of q chains of L levels costs q exponentials and q (L - 1)
-    multiplications per pair instead of q L exponentials.
+    Each level squares the previous level's terms, so a grid of q chains of L
+    levels costs q exponentials and q (L - 1) multiplications per pair instead of
+    q L exponentials; and when the chains start at ``c_base = c (q + b) / q``,
+    b < q (as in :func:`densest.kde.bandwidth.chain_grid`), one exponential per
+    pair serves them all: chain b starts from ``exp(-c x / q)^(q + b)``.
 
     Parameters
     ----------
@@ -319,8 +335,8 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
         direct = d <= DIRECT_MAX_D
         a = _Arranged(Q, Y, ysq, log_weights - top, self_index, q_block, t_block,
                       direct if prune is None else prune)  # fmt: skip
-        func(a.Q, a.queries(qsq), a.Y, a.ysq, a.references(wrel), c_bases, a.self_index,
-             int(direct), q_block, t_block, *a.boxes, dref, S)  # fmt: skip
+        func(a.Q, a.queries(qsq), a.Y, a.ysq, a.references(wrel), c_bases, _shared_power(c_bases),
+             a.self_index, int(direct), q_block, t_block, *a.boxes, dref, S)  # fmt: skip
         dref, S = a.restore(dref, S)
     cs = c_bases[:, None] * 2.0 ** np.arange(n_levels)
     with np.errstate(divide="ignore", invalid="ignore"):

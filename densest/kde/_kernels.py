@@ -15,7 +15,10 @@ stored norms; then one vectorised sweep per query row and bandwidth adds
 ``S2``, with the running maximum ``M`` as reference. A tile whose terms rise
 far above ``M`` (detected by overflow of the checked sums) is redone exactly
 with its own maximum. ``S^2/S2`` is the effective number of contributing points.
-No n x m array is formed.
+No n x m array is formed. Given bounding boxes of the reference tiles (rows in
+k-d tree order, see ``_engine.spatial_order``), each query tile visits them
+nearest first and skips, per bandwidth, a tile whose largest possible term times
+its size is SKIP_NATS below every query's sum so far.
 
 Each parallel kernel has a serial twin compiled from the same Python function;
 the estimator runs the twin when one thread is requested, so the threading layer
@@ -88,6 +91,20 @@ _EXP_C9 = 2.763265575933203e-06
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
+def _reduce(x, lo):
+    """Clamp x to [lo, 709] and split it as k ln2 + r, |r| <= ln2/2 (Cody-Waite)."""
+    x = min(max(x, lo), 709.0)
+    kf = np.floor(x * _LOG2E + 0.5)
+    return kf, (x - kf * _LN2_HI) - kf * _LN2_LO
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _times_two_to(p, kf):
+    """p * 2**k, 2**k built from its bit pattern."""
+    return p * _int64_as_float64(_float64_as_int64(kf + _EXP_SHIFT) << 52)
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
 def exp_clamped(x):
     """exp(x) for x in [-708, 709], clamped there, branch-free so that loops vectorise.
 
@@ -98,9 +115,7 @@ def exp_clamped(x):
     Above 709 it is 8.2e307, whose square overflows, which is how callers detect
     it.  NaN propagates.
     """
-    x = min(max(x, -708.0), 709.0)
-    kf = np.floor(x * _LOG2E + 0.5)
-    r = (x - kf * _LN2_HI) - kf * _LN2_LO
+    kf, r = _reduce(x, -708.0)
     p = _EXP_C9
     p = p * r + _EXP_C8
     p = p * r + _EXP_C7
@@ -111,7 +126,46 @@ def exp_clamped(x):
     p = p * r + _EXP_C2
     p = p * r + _EXP_C1
     p = p * r + _EXP_C0
-    return p * _int64_as_float64(_float64_as_int64(kf + _EXP_SHIFT) << 52)
+    return _times_two_to(p, kf)
+
+
+# Degree-11 Chebyshev fit of exp on the same interval (mpmath.chebyfit, 40 digits):
+# error 3.2e-18, so float64 Horner rounding (an ulp or two) dominates.
+_FINE_C0 = 1.0
+_FINE_C1 = 1.0
+_FINE_C2 = 0.5000000000000019
+_FINE_C3 = 0.1666666666666668
+_FINE_C4 = 0.04166666666648795
+_FINE_C5 = 0.008333333333319589
+_FINE_C6 = 0.0013888888952352863
+_FINE_C7 = 0.00019841269890076403
+_FINE_C8 = 2.4801485441561313e-05
+_FINE_C9 = 2.755724088722987e-06
+_FINE_C10 = 2.763265472252779e-07
+_FINE_C11 = 2.5110049204818658e-08
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def exp_fine(x, lo):
+    """exp(x) for x clamped to [lo, 709] (lo >= -708), within two ulps for |x| <= 2.
+
+    As exp_clamped with a degree-11 polynomial (tested), for terms whose rounding is
+    later amplified (raised to powers along a chain).
+    """
+    kf, r = _reduce(x, lo)
+    p = _FINE_C11
+    p = p * r + _FINE_C10
+    p = p * r + _FINE_C9
+    p = p * r + _FINE_C8
+    p = p * r + _FINE_C7
+    p = p * r + _FINE_C6
+    p = p * r + _FINE_C5
+    p = p * r + _FINE_C4
+    p = p * r + _FINE_C3
+    p = p * r + _FINE_C2
+    p = p * r + _FINE_C1
+    p = p * r + _FINE_C0
+    return _times_two_to(p, kf)
 
 
 @numba.njit(inline="always")
@@ -315,6 +369,7 @@ def _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt):
 # its size lies this many nats below the running sum of every query of the tile:
 # each skip then changes a sum by less than e^-40 = 4e-18 of itself.
 SKIP_NATS = 40.0
+_SKIP_FACTOR = math.exp(-SKIP_NATS)
 
 
 @numba.njit(inline="always")
@@ -440,6 +495,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
 # Terms of a doubling chain are floored here so that squaring never produces subnormals
 # (slow on x86); 1e-150 relative to sums that are at least exp(-100) is negligible.
 _CHAIN_FLOOR = 1e-150
+_CHAIN_LOG_FLOOR = math.log(_CHAIN_FLOOR)
 # A level whose sum is below this ends the chain for the tile row: each later level
 # adds less, at most 1e-120 per level against sums of at least exp(-100).
 _CHAIN_NEGLIGIBLE = 1e-120
@@ -454,29 +510,28 @@ def _row_min(d2, nt):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _chain_row(d2, wrel, nt, dref, c_base, u, sums):
-    """Add w * exp(-2^l c_base (d2 - dref)) over one tile row to sums[l], l = 0..L-1.
+def _chain_row(base, wrel, nt, u, sums, n_run):
+    """Add w * e^(2^l) over one tile row to sums[l], l < n_run, from the terms e in base.
 
-    One exponential per term for the whole chain; each level squares the previous
-    one. Two levels per sweep over the buffer u, which holds the next level. Terms
-    only shrink from level to level, so a level's sum bounds what the row adds to
-    each later level; the sweeps stop once that is below e^-SKIP_NATS of the last
-    (smallest) level's sum so far, or below 1e-120.
+    Each level squares the previous one, two levels per sweep over the buffer u,
+    which holds the next level. Terms only shrink from level to level (e <= 1), so
+    a level's sum bounds what the row adds to each later level; the sweeps also
+    stop once that is below e^-SKIP_NATS of the last (smallest) level's sum so
+    far, or below 1e-120.
     """
-    n_levels = sums.shape[0]
-    stop = max(_CHAIN_NEGLIGIBLE, math.exp(-SKIP_NATS) * sums[n_levels - 1])
+    stop = max(_CHAIN_NEGLIGIBLE, _SKIP_FACTOR * sums[sums.shape[0] - 1])
     acc0 = 0.0
     acc1 = 0.0
     for j in range(nt):
-        e = exp_clamped(-c_base * (d2[j] - dref))
+        e = base[j]
         acc0 += wrel[j] * e
         e = max(e * e, _CHAIN_FLOOR)
         acc1 += wrel[j] * e
         u[j] = max(e * e, _CHAIN_FLOOR)
     sums[0] += acc0
-    if n_levels > 1:
+    if n_run > 1:
         sums[1] += acc1
-    for level in range(2, n_levels, 2):
+    for level in range(2, n_run, 2):
         if acc1 < stop:
             return
         acc0 = 0.0
@@ -488,8 +543,67 @@ def _chain_row(d2, wrel, nt, dref, c_base, u, sums):
             acc1 += wrel[j] * e
             u[j] = max(e * e, _CHAIN_FLOOR)
         sums[level] += acc0
-        if level + 1 < n_levels:
+        if level + 1 < n_run:
             sums[level + 1] += acc1
+
+
+@numba.njit(inline="always")
+def _levels_needed(sums, c, gap, w_sum):
+    """Number of leading levels to which a tile row can add more than e^-SKIP_NATS of
+    the level's sum so far: its terms at level l are at most exp(-c 2^l gap), gap
+    being the row's smallest squared distance less the query's reference one, and
+    its weights sum to w_sum."""
+    e = math.exp(-c * gap)
+    n_run = 0
+    for level in range(sums.shape[0]):
+        if w_sum * e >= _SKIP_FACTOR * sums[level]:
+            n_run = level + 1
+        e = e * e if e > _CHAIN_FLOOR else 0.0
+    return n_run
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _exp_row(d2, nt, dref, c, out):
+    """out[j] = exp(-c (d2[j] - dref)), floored at _CHAIN_FLOOR."""
+    for j in range(nt):
+        out[j] = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _unit_row(d2, nt, dref, c, p, unit, base):
+    """unit[j] = exp(-c (d2[j] - dref)) and base[j] = unit[j]^p, each product floored at
+    _CHAIN_FLOOR; one sweep for p <= 4 (one loop per p, so that each vectorises)."""
+    if p == 1:
+        for j in range(nt):
+            unit[j] = base[j] = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
+    elif p == 2:
+        for j in range(nt):
+            t = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
+            unit[j] = t
+            base[j] = max(t * t, _CHAIN_FLOOR)
+    elif p == 3:
+        for j in range(nt):
+            t = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
+            unit[j] = t
+            base[j] = max(max(t * t, _CHAIN_FLOOR) * t, _CHAIN_FLOOR)
+    elif p == 4:
+        for j in range(nt):
+            t = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
+            unit[j] = t
+            t2 = max(t * t, _CHAIN_FLOOR)
+            base[j] = max(t2 * t2, _CHAIN_FLOOR)
+    else:
+        _exp_row(d2, nt, dref, c, unit)
+        base[:nt] = unit[:nt]
+        for _ in range(p - 1):
+            _times_row(base, unit, nt, base)
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _times_row(a, b, nt, out):
+    """out[j] = a[j] * b[j], floored at _CHAIN_FLOOR."""
+    for j in range(nt):
+        out[j] = max(a[j] * b[j], _CHAIN_FLOOR)
 
 
 @numba.njit(inline="always")
@@ -508,13 +622,16 @@ def _chain_negligible(S, dref, q0, q1, c_bases, gap2, lw_top):
     return True
 
 
-def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_block, lo, hi,
+def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, t_block, lo, hi,
                 lw_top, dref, S):  # fmt: skip
     """Gaussian log-sum-exp over doubling chains of bandwidths: c = c_base * 2^l.
 
     Parameters as in _tile_sums (lw_top: log of the tile's largest wrel times its
     size), plus wrel (n,) weights divided by their maximum
-    (all at least exp(-100): the caller checks), c_bases (q,), and the outputs
+    (all at least exp(-100): the caller checks), c_bases (q,), p0 (0: one
+    exponential per term and chain; p0 >= 1: c_bases[b] = (p0 + b) c_bases[0] / p0,
+    so chain b starts from t^(p0 + b) with t = exp(-c_bases[0] x / p0), one
+    exponential per term for all chains), and the outputs
     dref (m,), each query's smallest squared distance, and S (m, q, L) with
     S[i, b, l] = sum_j wrel_j exp(-c_b 2^l (d2_ij - dref_i)).  The reference
     distance drops whenever a tile holds a nearer point, and the sums so far are
@@ -531,6 +648,9 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_bl
         nq = q1 - q0
         buf, yt, q64, d2 = _tile_buffers(Q, nq, t_block, direct)
         u = np.empty(t_block, dtype=np.float64)
+        base = np.empty(t_block, dtype=np.float64)
+        unit = np.empty(t_block, dtype=np.float64)
+        runs = np.empty(c_bases.shape[0], dtype=np.int64)
         for r in range(nq):
             dref[q0 + r] = np.inf
             S[q0 + r] = 0.0
@@ -542,6 +662,10 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_bl
             t1 = min(t0 + t_block, n)
             nt = t1 - t0
             G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt)
+            w_tile = wrel[t0:t1]
+            w_sum = 0.0
+            for j in range(nt):
+                w_sum += w_tile[j]
             for r in range(nq):
                 if direct:
                     q64[:] = Q[q0 + r]
@@ -556,15 +680,34 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, self_index, direct, q_block, t_bl
                     continue
                 if tile_min < dref[q0 + r]:
                     if dref[q0 + r] < np.inf:
-                        gap = dref[q0 + r] - tile_min
+                        drop = dref[q0 + r] - tile_min
                         for b in range(c_bases.shape[0]):
                             c = c_bases[b]
                             for level in range(n_levels):
-                                S[q0 + r, b, level] *= math.exp(-c * gap)
+                                S[q0 + r, b, level] *= math.exp(-c * drop)
                                 c *= 2.0
                     dref[q0 + r] = tile_min
+                gap = tile_min - dref[q0 + r]
+                if p0 == 0:
+                    for b in range(c_bases.shape[0]):
+                        n_run = _levels_needed(S[q0 + r, b], c_bases[b], gap, w_sum)
+                        if n_run > 0:
+                            _exp_row(d2, nt, dref[q0 + r], c_bases[b], base)
+                            _chain_row(base, w_tile, nt, u, S[q0 + r, b], n_run)
+                    continue
+                last = -1
                 for b in range(c_bases.shape[0]):
-                    _chain_row(d2, wrel[t0:t1], nt, dref[q0 + r], c_bases[b], u, S[q0 + r, b])
+                    runs[b] = _levels_needed(S[q0 + r, b], c_bases[b], gap, w_sum)
+                    if runs[b] > 0:
+                        last = b
+                if last < 0:
+                    continue
+                _unit_row(d2, nt, dref[q0 + r], c_bases[0] / p0, p0, unit, base)
+                for b in range(last + 1):
+                    if b > 0:
+                        _times_row(base, unit, nt, base)
+                    if runs[b] > 0:
+                        _chain_row(base, w_tile, nt, u, S[q0 + r, b], runs[b])
 
 
 def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
@@ -670,8 +813,8 @@ def _signatures(body):
         box = types.Array(types.float64, 2, "C", readonly=True)
         if body is _chain_sums:
             out3 = types.Array(types.float64, 3, "C")
-            sigs.append(types.void(mat, vec, mat, vec, vec, vec, idx, types.int64, types.int64,
-                                   types.int64, box, box, vec, out1, out3))  # fmt: skip
+            sigs.append(types.void(mat, vec, mat, vec, vec, vec, types.int64, idx, types.int64,
+                                   types.int64, types.int64, box, box, vec, out1, out3))  # fmt: skip
         elif body is _kd_order:
             sigs.append(types.void(mat, types.int64, types.Array(types.int64, 1, "C")))
         elif body is _tile_sums:

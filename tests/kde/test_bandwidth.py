@@ -87,6 +87,27 @@ def test_chains_follow_ever_nearer_tiles(d, prune, rng):
     np.testing.assert_allclose(got[0], expected, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("n_chains", [1, 2, 3, 4, 5])
+def test_chain_grids_share_one_exponential_and_stay_exact(n_chains, rng):
+    # chain_grid's chains start at c (q + b) / q: one exponential per pair serves
+    # them all while the largest power 2q - 1 is at most MAX_SHARED_POWER (q <= 4);
+    # q = 5 takes one exponential per chain. Either way within 1e-11 of brute force.
+    from densest.kde._engine import MAX_SHARED_POWER, _shared_power
+
+    hs = bandwidth.chain_grid(3.0, n_grid=10 * n_chains, n_chains=n_chains)
+    c = 0.5 / hs**2
+    expected_c = c[0] * np.outer(2.0 ** np.arange(10), (n_chains + np.arange(n_chains)) / n_chains)
+    np.testing.assert_allclose(c, expected_c.ravel(), rtol=1e-14)
+    c_bases, n_levels, _ = bandwidth._as_chains(hs)
+    shared = _shared_power(c_bases)
+    assert shared == (n_chains if 2 * n_chains - 1 <= MAX_SHARED_POWER else 0)
+    assert _shared_power(c_bases * (1.0 + 1e-9 * np.arange(n_chains))) == (n_chains == 1)
+    X = rng.standard_normal((300, 3)) * [0.5, 1.0, 2.0]
+    w = rng.uniform(0.2, 3.0, 300)
+    np.testing.assert_allclose(bandwidth.loo_log_likelihood(X, hs, w), brute_force_loo(X, hs, w),
+                               rtol=0, atol=1e-11)  # fmt: skip
+
+
 def test_chain_detection():
     grid = bandwidth.chain_grid(1.0, n_grid=12, n_chains=4)
     chains = bandwidth._as_chains(grid[::-1].copy())

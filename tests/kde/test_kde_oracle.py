@@ -207,6 +207,28 @@ def test_vectorised_exp_is_accurate_and_clamped():
     assert np.isnan(edges[4])
 
 
+def test_fine_exp_is_within_two_ulps_where_chains_amplify_it():
+    import mpmath
+    import numba
+
+    from densest.kde._kernels import FASTMATH, exp_fine
+
+    @numba.njit(fastmath=FASTMATH)
+    def evaluate(x):
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = exp_fine(x[i], -708.0)
+        return out
+
+    mpmath.mp.dps = 30
+    x = np.random.default_rng(0).uniform(-2.0, 0.0, 3000)
+    exact = np.array([float(mpmath.exp(mpmath.mpf(float(v)))) for v in x])
+    assert np.abs(evaluate(x) / exact - 1.0).max() <= 2 * 2.0**-52
+    wide = np.linspace(-708.0, 709.0, 100_001)
+    assert np.abs(evaluate(wide) / np.exp(wide) - 1.0).max() < 3e-14
+    assert evaluate(np.array([-1e4]))[0] == pytest.approx(math.exp(-708.0))
+
+
 def test_progress_bar(rng, capsys):
     pytest.importorskip("tqdm")
     X = rng.standard_normal((200, 3))
