@@ -249,7 +249,7 @@ def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size=
 
     Parameters
     ----------
-    Q, Y : ndarray, C-contiguous, same dtype
+    Q, Y : ndarray, C-contiguous, float64
         Queries and reference points.
     ysq : ndarray of shape (n,)
         Squared norms of the rows of Y.
@@ -305,8 +305,8 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
     Parameters
     ----------
     Q, Y, ysq, self_index, n_jobs, block_size, prune
-        As in :func:`log_sum_exp_terms` (distances from explicit differences when
-        ``d <= DIRECT_MAX_D``).
+        As in :func:`log_sum_exp_terms`, with Q and Y in float64 (distances from
+        explicit differences when ``d <= DIRECT_MAX_D``).
     log_weights : ndarray of shape (n,)
         Log weights, spanning at most 100 nats (the caller checks).
     c_bases : ndarray of shape (q,)

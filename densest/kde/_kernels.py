@@ -571,32 +571,21 @@ def _exp_row(d2, nt, dref, c, out):
 
 @numba.njit(fastmath=FASTMATH, inline="always")
 def _unit_row(d2, nt, dref, c, p, unit, base):
-    """unit[j] = exp(-c (d2[j] - dref)) and base[j] = unit[j]^p, each product floored at
-    _CHAIN_FLOOR; one sweep for p <= 4 (one loop per p, so that each vectorises)."""
-    if p == 1:
-        for j in range(nt):
-            unit[j] = base[j] = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
-    elif p == 2:
-        for j in range(nt):
-            t = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
-            unit[j] = t
-            base[j] = max(t * t, _CHAIN_FLOOR)
-    elif p == 3:
+    """unit[j] = exp(-c (d2[j] - dref)) and base[j] = unit[j]^p (p >= 1), each product
+    floored at _CHAIN_FLOOR, in one sweep (unrolled for chain_grid's default p = 3)."""
+    if p == 3:
         for j in range(nt):
             t = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
             unit[j] = t
             base[j] = max(max(t * t, _CHAIN_FLOOR) * t, _CHAIN_FLOOR)
-    elif p == 4:
-        for j in range(nt):
-            t = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
-            unit[j] = t
-            t2 = max(t * t, _CHAIN_FLOOR)
-            base[j] = max(t2 * t2, _CHAIN_FLOOR)
-    else:
-        _exp_row(d2, nt, dref, c, unit)
-        base[:nt] = unit[:nt]
+        return
+    for j in range(nt):
+        t = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
+        unit[j] = t
+        v = t
         for _ in range(p - 1):
-            _times_row(base, unit, nt, base)
+            v = max(v * t, _CHAIN_FLOOR)
+        base[j] = v
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
@@ -803,8 +792,11 @@ def _kd_order(X, leaf, order):
 
 
 def _signatures(body):
+    # The bandwidth rules (chains, nearest neighbours) always pass float64 points;
+    # score_samples and the k-d order also take float32 ones.
     sigs = []
-    for dt in (types.float64, types.float32):
+    float32_too = body is _tile_sums or body is _kd_order
+    for dt in (types.float64, types.float32) if float32_too else (types.float64,):
         mat = types.Array(dt, 2, "C", readonly=True)
         vec = types.Array(types.float64, 1, "C", readonly=True)
         idx = types.Array(types.int64, 1, "C", readonly=True)
