@@ -118,52 +118,66 @@ def _tiles(Y, logw, t_block):
     return lo, hi, np.maximum.reduceat(logw, starts) + np.log(sizes)
 
 
-class _Arranged:
-    """Queries and reference points in the order the kernels visit them.
+class ReferenceTiles:
+    """Reference points, squared norms and log weights in the order the kernels visit them.
 
-    With ``prune``, both are put in k-d tree order (:func:`spatial_order`), so
-    tiles of consecutive rows are compact cells: the kernels visit each query
-    tile's reference tiles nearest first and skip a tile whose largest possible
-    term is negligible beside every query's sum so far. Without, rows stay as
-    given and every tile is visited.
+    With ``prune``, rows are put in k-d tree order (:func:`spatial_order`) so that
+    each tile of ``t_block`` consecutive rows is a compact cell, and the tiles'
+    bounding boxes are kept: the kernels visit each query tile's reference tiles
+    nearest first and skip a tile whose largest possible term is negligible beside
+    every query's sum so far. Without, rows stay as given and every tile is
+    visited. Build it once per reference set (see :func:`reference_tiles`).
     """
 
-    def __init__(self, Q, Y, ysq, logw, self_index, q_block, t_block, prune):
-        self.q_order = self.y_order = None
-        self.Q, self.Y, self.ysq, self.logw, self.self_index = Q, Y, ysq, logw, self_index
-        self.boxes = (np.empty((0, Q.shape[1])), np.empty((0, Q.shape[1])), np.empty(0))
+    def __init__(self, Y, ysq, logw, t_block, prune):
+        self.t_block, self.prune = t_block, prune
+        self.Y, self.ysq, self.logw = Y, ysq, logw
+        self.boxes = (np.empty((0, Y.shape[1])), np.empty((0, Y.shape[1])), np.empty(0))
+        self.rank = None
         if not prune:
             return
-        self.q_order = spatial_order(Q, q_block)
-        self.y_order = spatial_order(Y, t_block)
-        rank = np.empty_like(self.y_order)
-        rank[self.y_order] = np.arange(len(self.y_order))
-        own = self_index[self.q_order]
-        self.Q = np.ascontiguousarray(Q[self.q_order])
-        self.Y = np.ascontiguousarray(Y[self.y_order])
-        self.ysq = ysq[self.y_order]
-        self.logw = logw[self.y_order]
-        self.self_index = np.where(own >= 0, rank[np.maximum(own, 0)], -1)
+        order = spatial_order(Y, t_block)
+        self.rank = np.empty_like(order)
+        self.rank[order] = np.arange(len(order))
+        self.Y = np.ascontiguousarray(Y[order])
+        self.ysq = ysq[order]
+        self.logw = logw[order]
         self.boxes = _tiles(self.Y, self.logw, t_block)
 
-    def references(self, values):
-        """Per-reference values in the visiting order."""
-        return values if self.y_order is None else values[self.y_order]
+    def rows(self, index):
+        """Rows of the given reference indices (-1: none) in the visiting order."""
+        if self.rank is None:
+            return index
+        return np.where(index >= 0, self.rank[np.maximum(index, 0)], -1)
 
-    def queries(self, values):
-        """Per-query values in the visiting order."""
-        return values if self.q_order is None else values[self.q_order]
 
-    def restore(self, *outputs):
-        """Per-query outputs back in the caller's order."""
-        if self.q_order is None:
-            return outputs
-        restored = []
-        for out in outputs:
-            back = np.empty_like(out)
-            back[self.q_order] = out
-            restored.append(back)
-        return tuple(restored)
+def reference_tiles(Y, ysq, logw, block_size="auto", direct=None, prune=None):
+    """:class:`ReferenceTiles` as :func:`log_sum_exp_terms` builds them for these settings."""
+    d = Y.shape[1]
+    direct = d <= DIRECT_MAX_D if direct is None else direct
+    t_block = tile_sizes(1, d, 1, block_size)[1]
+    return ReferenceTiles(Y, ysq, logw, t_block, direct if prune is None else prune)
+
+
+def _query_order(Q, q_block, prune):
+    """k-d tree order of the queries when pruning (tiles of q_block rows), else None."""
+    return spatial_order(Q, q_block) if prune else None
+
+
+def _in_order(values, order):
+    return values if order is None else values[order]
+
+
+def _restore(order, *outputs):
+    """Per-query outputs computed in the given order back in the caller's order."""
+    if order is None:
+        return outputs
+    restored = []
+    for out in outputs:
+        back = np.empty_like(out)
+        back[order] = out
+        restored.append(back)
+    return tuple(restored)
 
 
 _CONTROLLER = None
@@ -185,7 +199,7 @@ def _kernels():
 
 
 def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, want_s2=False,
-                      n_jobs=None, block_size="auto", direct=None, prune=None):  # fmt: skip
+                      n_jobs=None, block_size="auto", direct=None, prune=None, tiles=None):  # fmt: skip
     """Streaming log-sum-exp of log w_j + log K(|q - y_j| / h) for each query and h.
 
     Parameters
@@ -217,6 +231,10 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
         Visit rows in k-d tree order and skip reference tiles that add less than
         e^-40 of every query's sum (each skip changes a log-sum by less than
         4e-18); None: with explicit differences, where the tree's cells are small.
+    tiles : ReferenceTiles, optional
+        ``reference_tiles(Y, ysq, logw, block_size, direct, prune)``, built once
+        and passed to repeated calls on the same reference set (it is rebuilt
+        here when absent or made for other settings).
 
     Returns
     -------
@@ -228,20 +246,25 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
     m, d = Q.shape
     k = len(bandwidths)
     cs = np.ascontiguousarray(0.5 / np.asarray(bandwidths, dtype=np.float64) ** 2)
-    qsq = np.einsum("ij,ij->i", Q, Q, dtype=np.float64)
     if self_index is None:
         self_index = np.full(m, -1, dtype=np.int64)
     M = np.empty((m, k))
     S = np.empty((m, k))
     S2 = np.empty((m, k))
     direct = d <= DIRECT_MAX_D if direct is None else direct
+    prune = direct if prune is None else prune
     with numba_threads(n_jobs) as n_threads, _one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
+        if tiles is None or (tiles.t_block, tiles.prune) != (t_block, prune):
+            tiles = ReferenceTiles(Y, ysq, logw, t_block, prune)
+        order = _query_order(Q, q_block, prune)
+        Q = np.ascontiguousarray(_in_order(Q, order))
+        qsq = np.einsum("ij,ij->i", Q, Q, dtype=np.float64)
         func = kern.tile_sums_parallel if n_threads > 1 else kern.tile_sums_serial
-        a = _Arranged(Q, Y, ysq, logw, self_index, q_block, t_block, direct if prune is None else prune)
-        func(a.Q, a.queries(qsq), a.Y, a.ysq, a.logw, cs, kern.KERNEL_IDS[kernel], a.self_index,
-             int(direct), int(want_s2), q_block, t_block, *a.boxes, M, S, S2)  # fmt: skip
-    return a.restore(M, S, S2)
+        func(Q, qsq, tiles.Y, tiles.ysq, tiles.logw, cs, kern.KERNEL_IDS[kernel],
+             tiles.rows(_in_order(self_index, order)), int(direct), int(want_s2), q_block, t_block,
+             *tiles.boxes, M, S, S2)  # fmt: skip
+    return _restore(order, M, S, S2)
 
 
 def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size="auto"):
@@ -321,23 +344,25 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
     """
     kern = _kernels()
     m, d = Q.shape
-    qsq = np.einsum("ij,ij->i", Q, Q, dtype=np.float64)
     if self_index is None:
         self_index = np.full(m, -1, dtype=np.int64)
     c_bases = np.ascontiguousarray(c_bases, dtype=np.float64)
     top = float(np.max(log_weights))
-    wrel = np.exp(log_weights - top)
     dref = np.empty(m)
     S = np.empty((m, len(c_bases), int(n_levels)))
     with numba_threads(n_jobs) as n_threads, _one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
         func = kern.chain_sums_parallel if n_threads > 1 else kern.chain_sums_serial
         direct = d <= DIRECT_MAX_D
-        a = _Arranged(Q, Y, ysq, log_weights - top, self_index, q_block, t_block,
-                      direct if prune is None else prune)  # fmt: skip
-        func(a.Q, a.queries(qsq), a.Y, a.ysq, a.references(wrel), c_bases, _shared_power(c_bases),
-             a.self_index, int(direct), q_block, t_block, *a.boxes, dref, S)  # fmt: skip
-        dref, S = a.restore(dref, S)
+        prune = direct if prune is None else prune
+        tiles = ReferenceTiles(Y, ysq, log_weights - top, t_block, prune)
+        order = _query_order(Q, q_block, prune)
+        Q = np.ascontiguousarray(_in_order(Q, order))
+        qsq = np.einsum("ij,ij->i", Q, Q, dtype=np.float64)
+        func(Q, qsq, tiles.Y, tiles.ysq, np.exp(tiles.logw), c_bases, _shared_power(c_bases),
+             tiles.rows(_in_order(self_index, order)), int(direct), q_block, t_block, *tiles.boxes,
+             dref, S)  # fmt: skip
+        dref, S = _restore(order, dref, S)
     cs = c_bases[:, None] * 2.0 ** np.arange(n_levels)
     with np.errstate(divide="ignore", invalid="ignore"):
         return top - cs[None] * dref[:, None, None] + np.log(S)

@@ -11,7 +11,7 @@ from sklearn.utils.validation import _check_sample_weight
 
 from densest.base import DensityMixin
 from densest.kde import bandwidth as bw
-from densest.kde._engine import KERNELS, log_kernel_norm, log_sum_exp_terms
+from densest.kde._engine import KERNELS, log_kernel_norm, log_sum_exp_terms, reference_tiles
 from densest.kde.regimes import gaussian_regimes
 from densest.utils.validation import (
     Interval,
@@ -169,6 +169,9 @@ default="auto"
         self._ref_sq = np.einsum("ij,ij->i", self.reference_, self.reference_, dtype=np.float64)
         self.weights_ = w
         self._log_weights = np.log(w)
+        # arranged once here, not at every call (progress chunks, dask blocks)
+        self._tiles = reference_tiles(self.reference_, self._ref_sq, self._log_weights,
+                                      self.block_size)  # fmt: skip
         self.n_effective_ = bw.effective_n(w)
         inv = linalg.inv(self.scaling_)
         self.kernel_covariance_ = self.bandwidth_**2 * (inv.T @ inv)
@@ -225,7 +228,8 @@ default="auto"
         return np.ascontiguousarray(Z, dtype=self.dtype)
 
     def _lse(self, Z, bandwidths, want_s2=False):
-        kwargs = {"n_jobs": self.n_jobs, "block_size": self.block_size, "want_s2": want_s2}
+        kwargs = {"n_jobs": self.n_jobs, "block_size": self.block_size, "want_s2": want_s2,
+                  "tiles": self._tiles}  # fmt: skip
         args = (self.reference_, self._ref_sq, self._log_weights, bandwidths, self.kernel)
         if not self.progress:
             return log_sum_exp_terms(Z, *args, **kwargs)

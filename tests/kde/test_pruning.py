@@ -128,3 +128,27 @@ def test_pruned_chains_are_the_brute_force_leave_one_out(rng):
                          axis=-1)  # fmt: skip
     for out in got.values():
         np.testing.assert_allclose(out, expected, rtol=0, atol=1e-11)
+
+
+def test_reference_tiles_built_once_serve_every_call(rng):
+    from densest.kde import KernelDensity
+    from densest.kde._engine import reference_tiles
+
+    X, _ = clusters(rng, 12, 40, 2)
+    Q = rng.uniform(-5.0, 5.0, (300, 2))
+    logw = rng.uniform(-1.0, 1.0, len(X))
+    ysq = (X * X).sum(1)
+    tiles = reference_tiles(X, ysq, logw, block_size=4)
+    hs = np.array([0.1, 0.5])
+    for half in (Q[:150], Q[150:]):
+        got = log_sum_exp_terms(half, X, ysq, logw, hs, "gaussian", block_size=4, tiles=tiles)
+        fresh = log_sum_exp_terms(half, X, ysq, logw, hs, "gaussian", block_size=4)
+        for a, b in zip(got, fresh):
+            np.testing.assert_array_equal(a, b)
+    # tiles made for other settings are not used: block_size changed after fit
+    kde = KernelDensity(bandwidth=0.3).fit(X)
+    kde.set_params(block_size=3)
+    expected = KernelDensity(bandwidth=0.3, block_size=3).fit(X).score_samples(Q)
+    np.testing.assert_array_equal(kde.score_samples(Q), expected)
+    progress = KernelDensity(bandwidth=0.3, progress=True).fit(X).score_samples(Q)
+    np.testing.assert_allclose(progress, kde.score_samples(Q), rtol=0, atol=1e-12)
