@@ -56,6 +56,8 @@ def _check(X, sample_weight):
         raise ValueError(
             f"A bandwidth rule needs at least 2 samples, got {X.shape[0]} sample(s)."
         )
+    if not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X)):
+        raise ValueError("X must be numeric and finite: it contains NaN, infinity or non-numbers.")
     return X, _weights(X, sample_weight)
 
 

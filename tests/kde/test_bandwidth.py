@@ -227,3 +227,15 @@ def test_score_samples_dask_in_process_cluster(rng):
             np.testing.assert_allclose(lazy.compute(), kde.score_samples(Q), rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="2-D"):
         score_samples_dask(kde, da.ones(5))
+
+
+@pytest.mark.parametrize("rule", ["nn", "scott", "silverman", "gauss-kl", "loo", "auto"])
+def test_rules_reject_non_finite_data(rule, rng):
+    X = rng.standard_normal((20, 2))
+    for bad in (np.nan, np.inf):
+        X_bad = X.copy()
+        X_bad[3, 1] = bad
+        with pytest.raises(ValueError, match="finite"):
+            bandwidth.RULES[rule](X_bad)
+    with pytest.raises(ValueError, match="finite"):
+        bandwidth.loo_log_likelihood(X_bad, [0.5])
