@@ -238,18 +238,22 @@ def _gaussian_sums(d2, logw, c, ref, nt, want_s2):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _gaussian_sums_gemm(qs, ys, g, logw, c, ref, nt, want_s2):
-    """As _gaussian_sums, with the squared distances formed from the GEMM row on the fly."""
+def _gaussian_sums_gemm(a, g, c2, b, nt, want_s2):
+    """As _gaussian_sums for GEMM tiles: the exponents are a_j + c2 g_j + b.
+
+    With a_j = logw_j - c |y_j|^2 (once per tile), c2 = 2c and b = -c |q|^2 - ref
+    (once per row), logw_j - c |q - y_j|^2 - ref costs one multiply-add per term.
+    """
     s_b = 0.0
     s2_b = 0.0
     if want_s2:
         for j in range(nt):
-            e = exp_clamped(logw[j] - c * max(qs + ys[j] - 2.0 * g[j], 0.0) - ref)
+            e = exp_clamped(a[j] + c2 * g[j] + b)
             s_b += e
             s2_b += e * e
     else:
         for j in range(nt):
-            s_b += exp_clamped(logw[j] - c * max(qs + ys[j] - 2.0 * g[j], 0.0) - ref)
+            s_b += exp_clamped(a[j] + c2 * g[j] + b)
     return s_b, s2_b
 
 
@@ -342,14 +346,16 @@ def _gemm_row(qs, ys, g, nt, d2):
 
 
 @numba.njit(inline="always")
-def _tile_buffers(Q, nq, t_block, direct):
-    """Per-thread scratch: GEMM products, transposed reference tile, float64 query, distances."""
+def _tile_buffers(Q, nq, t_block, direct, n_bw):
+    """Per-thread scratch: GEMM products, transposed reference tile, float64 query,
+    distances, and per bandwidth the tile's log weights minus c |y|^2 (GEMM tiles)."""
     d = Q.shape[1]
     buf = np.empty(1 if direct else nq * t_block, dtype=Q.dtype)
     yt = np.empty((d if direct else 0, t_block), dtype=np.float64)
     q64 = np.empty(d if direct else 0, dtype=np.float64)
     d2 = np.empty(t_block, dtype=np.float64)
-    return buf, yt, q64, d2
+    a = np.empty((0 if direct else n_bw, t_block), dtype=np.float64)
+    return buf, yt, q64, d2, a
 
 
 @numba.njit(inline="always")
@@ -440,7 +446,8 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
-        buf, yt, q64, d2 = _tile_buffers(Q, nq, t_block, direct)
+        buf, yt, q64, d2, a = _tile_buffers(Q, nq, t_block, direct,
+                                            cs.shape[0] if kernel == GAUSSIAN else 0)
         for r in range(nq):
             for k in range(cs.shape[0]):
                 M[q0 + r, k] = -np.inf
@@ -460,6 +467,9 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
             G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt)
             lw = logw[t0:t1]
             ys = ysq[t0:t1]
+            for k in range(a.shape[0]):
+                for j in range(nt):
+                    a[k, j] = lw[j] - cs[k] * ys[j]
             for r in range(nq):
                 own = self_index[q0 + r]
                 if direct:
@@ -478,8 +488,8 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
                         if have_d2:
                             s_b, s2_b = _gaussian_sums(d2, lw, cs[k], ref, nt, want_s2)
                         else:
-                            s_b, s2_b = _gaussian_sums_gemm(qsq[q0 + r], ys, G[r], lw, cs[k], ref,
-                                                            nt, want_s2)  # fmt: skip
+                            s_b, s2_b = _gaussian_sums_gemm(a[k], G[r], 2.0 * cs[k],
+                                                            -cs[k] * qsq[q0 + r] - ref, nt, want_s2)  # fmt: skip
                         if _accept(s_b, s2_b, M, S, S2, q0 + r, k):
                             continue
                     if not have_d2:
@@ -635,7 +645,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
-        buf, yt, q64, d2 = _tile_buffers(Q, nq, t_block, direct)
+        buf, yt, q64, d2, _ = _tile_buffers(Q, nq, t_block, direct, 0)
         u = np.empty(t_block, dtype=np.float64)
         base = np.empty(t_block, dtype=np.float64)
         unit = np.empty(t_block, dtype=np.float64)
