@@ -488,8 +488,8 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
                         if have_d2:
                             s_b, s2_b = _gaussian_sums(d2, lw, cs[k], ref, nt, want_s2)
                         else:
-                            s_b, s2_b = _gaussian_sums_gemm(a[k], G[r], 2.0 * cs[k],
-                                                            -cs[k] * qsq[q0 + r] - ref, nt, want_s2)  # fmt: skip
+                            b = -cs[k] * qsq[q0 + r] - ref
+                            s_b, s2_b = _gaussian_sums_gemm(a[k], G[r], 2.0 * cs[k], b, nt, want_s2)
                         if _accept(s_b, s2_b, M, S, S2, q0 + r, k):
                             continue
                     if not have_d2:
@@ -503,25 +503,35 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
 
 
 # Terms of a doubling chain are floored here so that squaring never produces subnormals
-# (slow on x86); 1e-150 relative to sums that are at least exp(-100) is negligible.
-_CHAIN_FLOOR = 1e-150
+# (slow on x86). The floor's fourth power, 1e-300, is still a normal double, so terms
+# are squared twice between floors: one floor per two levels. A floored term adds at
+# most 1e-75 to sums that are at least exp(-100), n * 3e-32 relative in all.
+_CHAIN_FLOOR = 1e-75
 _CHAIN_LOG_FLOOR = math.log(_CHAIN_FLOOR)
 # A level whose sum is below this ends the chain for the tile row: each later level
-# adds less, at most 1e-120 per level against sums of at least exp(-100).
+# adds less, at most 1e-120 per level against sums of at least exp(-100). (The odd
+# levels of floored terms are 1e-150 each, so rows of them stop.)
 _CHAIN_NEGLIGIBLE = 1e-120
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
 def _row_min(d2, nt):
-    m = np.inf
+    """Smallest of d2[:nt] (all >= 0 or +inf).
+
+    Non-negative doubles order like their bit patterns read as int64, and an
+    integer minimum vectorises where a floating-point one needs the no-NaN flag.
+    """
+    bits = d2.view(np.int64)
+    m = _float64_as_int64(np.inf)
     for j in range(nt):
-        m = min(m, d2[j])
-    return m
+        m = min(m, bits[j])
+    return _int64_as_float64(m)
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _chain_row(base, wrel, nt, u, sums, n_run):
-    """Add w * e^(2^l) over one tile row to sums[l], l < n_run, from the terms e in base.
+def _chain_levels(u, wrel, nt, sums, n_run, acc0, acc1):
+    """Add a tile row's level sums to sums[l], l < n_run: acc0 and acc1 (levels 0
+    and 1, from the sweep that filled u with the level-2 terms), then the rest.
 
     Each level squares the previous one, two levels per sweep over the buffer u,
     which holds the next level. Terms only shrink from level to level (e <= 1), so
@@ -530,14 +540,6 @@ def _chain_row(base, wrel, nt, u, sums, n_run):
     far, or below 1e-120.
     """
     stop = max(_CHAIN_NEGLIGIBLE, _SKIP_FACTOR * sums[sums.shape[0] - 1])
-    acc0 = 0.0
-    acc1 = 0.0
-    for j in range(nt):
-        e = base[j]
-        acc0 += wrel[j] * e
-        e = max(e * e, _CHAIN_FLOOR)
-        acc1 += wrel[j] * e
-        u[j] = max(e * e, _CHAIN_FLOOR)
     sums[0] += acc0
     if n_run > 1:
         sums[1] += acc1
@@ -549,7 +551,7 @@ def _chain_row(base, wrel, nt, u, sums, n_run):
         for j in range(nt):
             e = u[j]
             acc0 += wrel[j] * e
-            e = max(e * e, _CHAIN_FLOOR)
+            e = e * e
             acc1 += wrel[j] * e
             u[j] = max(e * e, _CHAIN_FLOOR)
         sums[level] += acc0
@@ -573,36 +575,46 @@ def _levels_needed(sums, c, gap, w_sum):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _exp_row(d2, nt, dref, c, out):
-    """out[j] = exp(-c (d2[j] - dref)), floored at _CHAIN_FLOOR."""
-    for j in range(nt):
-        out[j] = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
+def _unit_row(d2, nt, dref, c, p, wrel, unit, base, u):
+    """Start a chain: unit[j] = exp(-c (d2[j] - dref)), base[j] = unit[j]^p and
+    u[j] = base[j]^4, each floored at _CHAIN_FLOOR, in one sweep that returns the
+    sums of wrel * base and wrel * base^2 (the chain's levels 0 and 1).
 
-
-@numba.njit(fastmath=FASTMATH, inline="always")
-def _unit_row(d2, nt, dref, c, p, unit, base):
-    """unit[j] = exp(-c (d2[j] - dref)) and base[j] = unit[j]^p (p >= 1), each product
-    floored at _CHAIN_FLOOR, in one sweep (unrolled for chain_grid's default p = 3)."""
-    if p == 3:
-        for j in range(nt):
-            t = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
-            unit[j] = t
-            base[j] = max(max(t * t, _CHAIN_FLOOR) * t, _CHAIN_FLOOR)
-        return
+    p is 1 to 4 (the engine shares an exponential among at most 4 chains, as
+    2 p - 1 <= MAX_SHARED_POWER = 8); the power is selected, not looped, so that
+    the sweep vectorises. The sums also make LLVM interleave the loop: one that
+    only stored the exponentials ran at half the speed (measured).
+    """
+    acc0 = 0.0
+    acc1 = 0.0
     for j in range(nt):
         t = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
         unit[j] = t
-        v = t
-        for _ in range(p - 1):
-            v = max(v * t, _CHAIN_FLOOR)
+        t2 = t * t
+        v = t if p == 1 else (t2 if p == 2 else (t2 * t if p == 3 else t2 * t2))
+        v = max(v, _CHAIN_FLOOR)
         base[j] = v
+        acc0 += wrel[j] * v
+        v = v * v
+        acc1 += wrel[j] * v
+        u[j] = max(v * v, _CHAIN_FLOOR)
+    return acc0, acc1
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _times_row(a, b, nt, out):
-    """out[j] = a[j] * b[j], floored at _CHAIN_FLOOR."""
+def _next_chain_row(base, unit, wrel, nt, u):
+    """Start the next chain of a shared exponential: base[j] *= unit[j] and
+    u[j] = base[j]^4, floored, returning its level 0 and 1 sums as _unit_row."""
+    acc0 = 0.0
+    acc1 = 0.0
     for j in range(nt):
-        out[j] = max(a[j] * b[j], _CHAIN_FLOOR)
+        v = max(base[j] * unit[j], _CHAIN_FLOOR)
+        base[j] = v
+        acc0 += wrel[j] * v
+        v = v * v
+        acc1 += wrel[j] * v
+        u[j] = max(v * v, _CHAIN_FLOOR)
+    return acc0, acc1
 
 
 @numba.njit(inline="always")
@@ -691,8 +703,9 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
                     for b in range(c_bases.shape[0]):
                         n_run = _levels_needed(S[q0 + r, b], c_bases[b], gap, w_sum)
                         if n_run > 0:
-                            _exp_row(d2, nt, dref[q0 + r], c_bases[b], base)
-                            _chain_row(base, w_tile, nt, u, S[q0 + r, b], n_run)
+                            acc0, acc1 = _unit_row(d2, nt, dref[q0 + r], c_bases[b], 1, w_tile,
+                                                   unit, base, u)  # fmt: skip
+                            _chain_levels(u, w_tile, nt, S[q0 + r, b], n_run, acc0, acc1)
                     continue
                 last = -1
                 for b in range(c_bases.shape[0]):
@@ -701,12 +714,13 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
                         last = b
                 if last < 0:
                     continue
-                _unit_row(d2, nt, dref[q0 + r], c_bases[0] / p0, p0, unit, base)
+                acc0, acc1 = _unit_row(d2, nt, dref[q0 + r], c_bases[0] / p0, p0, w_tile, unit,
+                                       base, u)  # fmt: skip
                 for b in range(last + 1):
                     if b > 0:
-                        _times_row(base, unit, nt, base)
+                        acc0, acc1 = _next_chain_row(base, unit, w_tile, nt, u)
                     if runs[b] > 0:
-                        _chain_row(base, w_tile, nt, u, S[q0 + r, b], runs[b])
+                        _chain_levels(u, w_tile, nt, S[q0 + r, b], runs[b], acc0, acc1)
 
 
 def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):

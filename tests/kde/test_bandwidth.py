@@ -87,6 +87,22 @@ def test_chains_follow_ever_nearer_tiles(d, prune, rng):
     np.testing.assert_allclose(got[0], expected, rtol=0, atol=1e-10)
 
 
+def test_row_minimum_reads_distances_as_integers(rng):
+    # The chains' row minimum compares the bit patterns of the squared distances
+    # (non-negative or +inf) as int64 so that it vectorises; it must be the float
+    # minimum of the first nt entries, zeros and infinities included.
+    from densest.kde._kernels import _row_min
+
+    for nt in (1, 3, 4, 257):
+        d2 = rng.uniform(0.0, 50.0, nt + 5) * 10.0 ** rng.integers(-300, 300, nt + 5)
+        d2[rng.integers(0, nt)] = np.inf
+        assert _row_min(d2, nt) == d2[:nt].min()
+        d2[rng.integers(0, nt)] = 0.0
+        assert _row_min(d2, nt) == 0.0
+    assert _row_min(np.full(8, np.inf), 8) == np.inf
+    assert _row_min(np.array([7.0, 5e-324, 1.0]), 3) == 5e-324
+
+
 @pytest.mark.parametrize("n_chains", [1, 2, 3, 4, 5])
 def test_chain_grids_share_one_exponential_and_stay_exact(n_chains, rng):
     # chain_grid's chains start at c (q + b) / q: one exponential per pair serves
