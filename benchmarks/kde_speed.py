@@ -12,7 +12,9 @@ For d <= 8 it skips tiles that add less than e^-40 of each query's sum (k-d tree
 the row "every tile" times the same engine visiting all n m pairs (prune=False).
 Also printed: this machine's peak float64 GEMM rate and exp rate (the vectorised
 exp of densest.kde._kernels in a parallel Numba loop: libm's exp is 5-10x slower) on all cores, and densest's time
-over the bound max(2 n m d / GEMM rate, n m / exp rate).
+over the bound max(2 n m d / GEMM rate, n m / exp rate). For d > 8 the row "GEMM tiles alone"
+times just the distance products on densest's tiles (all cores, 1-thread BLAS per tile);
+with n m / exp rate added it is the floor of computing the two one after the other.
 
 Usage: python benchmarks/kde_speed.py [--n 10000 100000] [--d 2 16 64 256] [--m 10000] [--repeats 3]
        [--budget 60] [--no-anchors]
@@ -30,7 +32,8 @@ from scipy.special import logsumexp
 from threadpoolctl import threadpool_info
 
 from densest.kde import KernelDensity
-from densest.kde._engine import DIRECT_MAX_D, log_sum_exp_terms
+from densest.kde._engine import DIRECT_MAX_D, _one_blas_thread, log_sum_exp_terms, tile_sizes
+from densest.utils._parallel import numba_threads
 
 
 def timed(func, *args):
@@ -92,6 +95,31 @@ def exp_rate():
     sum_exp(a, 2)
     t = min(timed(sum_exp, a, 20_000)[0] for _ in range(7))
     return 20_000 * a.size / t
+
+
+def tile_gemm_time(X, Q, repeats):
+    """Best time of the products Q X^T alone, on densest's tiles and threads."""
+    import numba
+
+    @numba.njit(parallel=True)
+    def products(Q, Y, q_block, t_block):
+        m, n = Q.shape[0], Y.shape[0]
+        total = 0.0
+        for qt in numba.prange((m + q_block - 1) // q_block):
+            q0 = qt * q_block
+            q1 = min(q0 + q_block, m)
+            buf = np.empty((q1 - q0) * t_block)
+            for t0 in range(0, n, t_block):
+                t1 = min(t0 + t_block, n)
+                G = buf[: (q1 - q0) * (t1 - t0)].reshape((q1 - q0, t1 - t0))
+                np.dot(Q[q0:q1], Y[t0:t1].T, G)
+                total += G[0, 0]
+        return total
+
+    with numba_threads(-1) as n_threads, _one_blas_thread():
+        q_block, t_block = tile_sizes(len(Q), X.shape[1], n_threads, "auto")
+        products(Q[:q_block], X[:t_block], q_block, t_block)
+        return best_of(repeats, products, Q, X, q_block, t_block)[0]
 
 
 def anchors(X, h, d):
@@ -198,6 +226,11 @@ def main():
                     n_jobs=-1, prune=False))  # fmt: skip
                 print(f"  {'densest f64, every tile (prune=False)':<42}{t_all:>10.3f}"
                       f"{t_all / t_ours:>11.2f}{'':>11}   ({t_all / bound:.2f}x bound)")  # fmt: skip
+            else:
+                t_gemm = tile_gemm_time(X, Q, args.repeats)
+                floor = t_gemm + n * args.m / rate_exp
+                print(f"  {'GEMM tiles alone (no exp)':<42}{t_gemm:>10.3f}{t_gemm / t_ours:>11.2f}"
+                      f"{'':>11}   (+ n m / exp rate: {floor / bound:.2f}x bound)")  # fmt: skip
             rows.append((n, d, "densest f64", t_ours, err, t_ours / bound))
             if args.no_anchors:
                 continue
