@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 
 from densest.eeg import _kernels
+from densest.utils.validation import check_n_samples
 
 TRIM_OPTIONS = ("valid", "moabb")
 
@@ -36,12 +37,6 @@ def check_epochs(X, name="X"):
     if not np.isfinite(X).all():
         raise ValueError(f"{name} contains NaN or infinity.")
     return X
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 def _theiler_window(theiler, lag):
@@ -77,7 +72,7 @@ def n_dropped(order, lag, trim="valid"):
     >>> n_dropped(4, 2), n_dropped(4, 2, "moabb"), n_dropped(1, 2, "moabb"), n_dropped(2, 2, trim=6)
     (6, 8, 0, 6)
     """
-    order, lag = _check_positive_int(order, "order"), _check_positive_int(lag, "lag")
+    order, lag = check_n_samples(order, "order"), check_n_samples(lag, "lag")
     need = (order - 1) * lag
     if isinstance(trim, str):
         if trim not in TRIM_OPTIONS:
@@ -169,7 +164,7 @@ def auto_mutual_information(X, max_lag=30, n_bins=16):
     True
     """
     X = check_epochs(X)
-    max_lag, n_bins = _check_positive_int(max_lag, "max_lag"), _check_positive_int(n_bins, "n_bins")
+    max_lag, n_bins = check_n_samples(max_lag, "max_lag"), check_n_samples(n_bins, "n_bins")
     if max_lag >= X.shape[2] - 1:
         raise ValueError(f"max_lag must be less than n_times - 1 = {X.shape[2] - 1}; got {max_lag}.")
     series = X.reshape(-1, X.shape[2])
@@ -229,7 +224,7 @@ def cao_statistics(X, lag, max_order=12, theiler=None):
     True
     """
     X = check_epochs(X)
-    lag, max_order = _check_positive_int(lag, "lag"), _check_positive_int(max_order, "max_order")
+    lag, max_order = check_n_samples(lag, "lag"), check_n_samples(max_order, "max_order")
     theiler = _theiler_window(theiler, lag)
     if X.shape[2] - (max_order + 1) * lag < 2 * (theiler + 2):
         raise ValueError(
@@ -296,7 +291,7 @@ def select_lag(X, max_lag=30, n_bins=16):
     True
     """
     X = check_epochs(X)
-    max_lag = min(_check_positive_int(max_lag, "max_lag"), X.shape[2] - 2)
+    max_lag = min(check_n_samples(max_lag, "max_lag"), X.shape[2] - 2)
     if max_lag < 2:
         return 1
     return max(first_minimum(auto_mutual_information(X, max_lag, n_bins)), 1)
@@ -340,7 +335,7 @@ def select_order(X, lag, max_order=12, tol=0.02, theiler=None):
     if not 0.0 < tol < 1.0:
         raise ValueError(f"tol must be in (0, 1); got {tol!r}.")
     X = check_epochs(X)
-    lag, max_order = _check_positive_int(lag, "lag"), _check_positive_int(max_order, "max_order")
+    lag, max_order = check_n_samples(lag, "lag"), check_n_samples(max_order, "max_order")
     window = _theiler_window(theiler, lag)
     # Cao's statistics up to d + 1 need n_times - (d + 2) lag >= 2 (theiler + 2) samples.
     max_order = min(max_order, (X.shape[2] - 2 * (window + 2)) // lag - 2)

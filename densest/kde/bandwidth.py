@@ -201,9 +201,9 @@ def query_subset(X, max_queries=MAX_QUERIES):
     return np.sort(np.argsort(key, kind="stable")[:max_queries]).astype(np.int64)
 
 
-def _prepare(X, dtype=np.float64):
+def _prepare(X):
     X = np.asarray(X, dtype=np.float64)
-    Y = np.ascontiguousarray(X - X.mean(axis=0), dtype=dtype)
+    Y = np.ascontiguousarray(X - X.mean(axis=0))
     ysq = np.einsum("ij,ij->i", Y, Y, dtype=np.float64)
     return Y, ysq
 
