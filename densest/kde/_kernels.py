@@ -529,6 +529,16 @@ def _row_min(d2, nt):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
+def _two_levels(v, w, acc0, acc1):
+    """Add w v and w v^2 (one term's next two levels) to the sums; return them and
+    v^4 floored, the term two levels on."""
+    acc0 += w * v
+    v = v * v
+    acc1 += w * v
+    return acc0, acc1, max(v * v, _CHAIN_FLOOR)
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
 def _chain_levels(u, wrel, nt, sums, n_run, acc0, acc1):
     """Add a tile row's level sums to sums[l], l < n_run: acc0 and acc1 (levels 0
     and 1, from the sweep that filled u with the level-2 terms), then the rest.
@@ -549,11 +559,7 @@ def _chain_levels(u, wrel, nt, sums, n_run, acc0, acc1):
         acc0 = 0.0
         acc1 = 0.0
         for j in range(nt):
-            e = u[j]
-            acc0 += wrel[j] * e
-            e = e * e
-            acc1 += wrel[j] * e
-            u[j] = max(e * e, _CHAIN_FLOOR)
+            acc0, acc1, u[j] = _two_levels(u[j], wrel[j], acc0, acc1)
         sums[level] += acc0
         if level + 1 < n_run:
             sums[level + 1] += acc1
@@ -594,10 +600,7 @@ def _unit_row(d2, nt, dref, c, p, wrel, unit, base, u):
         v = t if p == 1 else (t2 if p == 2 else (t2 * t if p == 3 else t2 * t2))
         v = max(v, _CHAIN_FLOOR)
         base[j] = v
-        acc0 += wrel[j] * v
-        v = v * v
-        acc1 += wrel[j] * v
-        u[j] = max(v * v, _CHAIN_FLOOR)
+        acc0, acc1, u[j] = _two_levels(v, wrel[j], acc0, acc1)
     return acc0, acc1
 
 
@@ -610,10 +613,7 @@ def _next_chain_row(base, unit, wrel, nt, u):
     for j in range(nt):
         v = max(base[j] * unit[j], _CHAIN_FLOOR)
         base[j] = v
-        acc0 += wrel[j] * v
-        v = v * v
-        acc1 += wrel[j] * v
-        u[j] = max(v * v, _CHAIN_FLOOR)
+        acc0, acc1, u[j] = _two_levels(v, wrel[j], acc0, acc1)
     return acc0, acc1
 
 
@@ -699,25 +699,23 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
                                 c *= 2.0
                     dref[q0 + r] = tile_min
                 gap = tile_min - dref[q0 + r]
-                if p0 == 0:
-                    for b in range(c_bases.shape[0]):
-                        n_run = _levels_needed(S[q0 + r, b], c_bases[b], gap, w_sum)
-                        if n_run > 0:
-                            acc0, acc1 = _unit_row(d2, nt, dref[q0 + r], c_bases[b], 1, w_tile,
-                                                   unit, base, u)  # fmt: skip
-                            _chain_levels(u, w_tile, nt, S[q0 + r, b], n_run, acc0, acc1)
-                    continue
                 last = -1
                 for b in range(c_bases.shape[0]):
                     runs[b] = _levels_needed(S[q0 + r, b], c_bases[b], gap, w_sum)
                     if runs[b] > 0:
                         last = b
-                if last < 0:
-                    continue
-                acc0, acc1 = _unit_row(d2, nt, dref[q0 + r], c_bases[0] / p0, p0, w_tile, unit,
-                                       base, u)  # fmt: skip
+                # Chains start from their own exponential (p0 = 0), or from the shared
+                # one: chain 0 from its p0-th power, each next chain one power up.
                 for b in range(last + 1):
-                    if b > 0:
+                    if p0 == 0:
+                        if runs[b] == 0:
+                            continue
+                        acc0, acc1 = _unit_row(d2, nt, dref[q0 + r], c_bases[b], 1, w_tile, unit,
+                                               base, u)  # fmt: skip
+                    elif b == 0:
+                        acc0, acc1 = _unit_row(d2, nt, dref[q0 + r], c_bases[0] / p0, p0, w_tile,
+                                               unit, base, u)  # fmt: skip
+                    else:
                         acc0, acc1 = _next_chain_row(base, unit, w_tile, nt, u)
                     if runs[b] > 0:
                         _chain_levels(u, w_tile, nt, S[q0 + r, b], runs[b], acc0, acc1)
