@@ -151,17 +151,26 @@ class ReferenceTiles:
         return np.where(index >= 0, self.rank[np.maximum(index, 0)], -1)
 
 
+def _settings(d, direct, prune):
+    """(direct, prune) with their defaults: explicit differences up to DIRECT_MAX_D,
+    and tile skipping wherever distances come from explicit differences."""
+    direct = d <= DIRECT_MAX_D if direct is None else direct
+    return direct, direct if prune is None else prune
+
+
 def reference_tiles(Y, ysq, logw, block_size="auto", direct=None, prune=None):
     """:class:`ReferenceTiles` as :func:`log_sum_exp_terms` builds them for these settings."""
     d = Y.shape[1]
-    direct = d <= DIRECT_MAX_D if direct is None else direct
     t_block = tile_sizes(1, d, 1, block_size)[1]
-    return ReferenceTiles(Y, ysq, logw, t_block, direct if prune is None else prune)
+    return ReferenceTiles(Y, ysq, logw, t_block, _settings(d, direct, prune)[1])
 
 
-def _query_order(Q, q_block, prune):
-    """k-d tree order of the queries when pruning (tiles of q_block rows), else None."""
-    return spatial_order(Q, q_block) if prune else None
+def _arrange_queries(Q, q_block, prune):
+    """The queries' k-d tree order when pruning (tiles of q_block rows; else None),
+    the queries in that order, C-contiguous, and their squared norms in float64."""
+    order = spatial_order(Q, q_block) if prune else None
+    Q = np.ascontiguousarray(_in_order(Q, order))
+    return order, Q, np.einsum("ij,ij->i", Q, Q, dtype=np.float64)
 
 
 def _in_order(values, order):
@@ -199,7 +208,8 @@ def _kernels():
 
 
 def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, want_s2=False,
-                      n_jobs=None, block_size="auto", direct=None, prune=None, tiles=None):  # fmt: skip
+                      n_jobs=None, block_size="auto", direct=None, prune=None,
+                      tiles=None):  # fmt: skip
     """Streaming log-sum-exp of log w_j + log K(|q - y_j| / h) for each query and h.
 
     Parameters
@@ -251,15 +261,12 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
     M = np.empty((m, k))
     S = np.empty((m, k))
     S2 = np.empty((m, k))
-    direct = d <= DIRECT_MAX_D if direct is None else direct
-    prune = direct if prune is None else prune
+    direct, prune = _settings(d, direct, prune)
     with numba_threads(n_jobs) as n_threads, _one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
         if tiles is None or (tiles.t_block, tiles.prune) != (t_block, prune):
             tiles = ReferenceTiles(Y, ysq, logw, t_block, prune)
-        order = _query_order(Q, q_block, prune)
-        Q = np.ascontiguousarray(_in_order(Q, order))
-        qsq = np.einsum("ij,ij->i", Q, Q, dtype=np.float64)
+        order, Q, qsq = _arrange_queries(Q, q_block, prune)
         func = kern.tile_sums_parallel if n_threads > 1 else kern.tile_sums_serial
         func(Q, qsq, tiles.Y, tiles.ysq, tiles.logw, cs, kern.KERNEL_IDS[kernel],
              tiles.rows(_in_order(self_index, order)), int(direct), int(want_s2), q_block, t_block,
@@ -311,7 +318,8 @@ def _shared_power(c_bases):
     """p0 if c_bases[b] = (p0 + b) c_bases[0] / p0 (p0 = number of chains), else 0."""
     q = len(c_bases)
     steps = (q + np.arange(q)) / q
-    if 2 * q - 1 <= MAX_SHARED_POWER and np.allclose(c_bases, c_bases[0] * steps, rtol=1e-14, atol=0):
+    shared = np.allclose(c_bases, c_bases[0] * steps, rtol=1e-14, atol=0)
+    if 2 * q - 1 <= MAX_SHARED_POWER and shared:
         return q
     return 0
 
@@ -354,12 +362,9 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
     with numba_threads(n_jobs) as n_threads, _one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
         func = kern.chain_sums_parallel if n_threads > 1 else kern.chain_sums_serial
-        direct = d <= DIRECT_MAX_D
-        prune = direct if prune is None else prune
+        direct, prune = _settings(d, None, prune)
         tiles = ReferenceTiles(Y, ysq, log_weights - top, t_block, prune)
-        order = _query_order(Q, q_block, prune)
-        Q = np.ascontiguousarray(_in_order(Q, order))
-        qsq = np.einsum("ij,ij->i", Q, Q, dtype=np.float64)
+        order, Q, qsq = _arrange_queries(Q, q_block, prune)
         func(Q, qsq, tiles.Y, tiles.ysq, np.exp(tiles.logw), c_bases, _shared_power(c_bases),
              tiles.rows(_in_order(self_index, order)), int(direct), q_block, t_block, *tiles.boxes,
              dref, S)  # fmt: skip
