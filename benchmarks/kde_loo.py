@@ -5,10 +5,11 @@ one ``KernelDensity.score_samples`` pass over the training set (n x n pairs) at 
 bandwidth of ``--rule``; the same pass with every tile visited (``prune=False``:
 at d <= 8 the engine otherwise skips tiles that add nothing); the LOO likelihood on
 the 30-value ``chain_grid`` that ``loo_bandwidth`` starts from, 4 h down (3 doubling
-chains of 10: one exponential per pair and chain), and on a 30-value ``np.linspace``
+chains of 10: one exponential per pair for all 30), and on a 30-value ``np.linspace``
 grid over the same range (one exponential per pair and bandwidth). Also the whole
 ``loo_bandwidth`` rule with its default 2000 held-out points. One process, all
-cores, best of 3 after a warm-up.
+cores; the one pass, the every-tile pass and the chain grid take turns, best of 5 each
+after a warm-up (the linspace grid and the rule: best of 3).
 
 Usage: python benchmarks/kde_loo.py [--n 10000] [--d 2 16 64 256] [--rule auto]
 """
@@ -24,14 +25,17 @@ from densest.kde import KernelDensity, bandwidth
 from densest.kde._engine import log_sum_exp_terms
 
 
-def timed(func, repeats=3):
-    """Best of several timings after a warm-up (this machine is shared)."""
-    func()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def timed(funcs, repeats=5):
+    """Best time of each function after a warm-up, the functions taking turns in
+    each round so that all see the same state of this shared machine."""
+    for func in funcs:
         func()
-        best = min(best, time.perf_counter() - t0)
+    best = [float("inf")] * len(funcs)
+    for _ in range(repeats):
+        for i, func in enumerate(funcs):
+            t0 = time.perf_counter()
+            func()
+            best[i] = min(best[i], time.perf_counter() - t0)
     return best
 
 
@@ -52,15 +56,19 @@ def main():
         X = rng.standard_normal((args.n, d))
         h = bandwidth.RULES[args.rule](X)
         kde = KernelDensity(bandwidth=h, n_jobs=-1).fit(X)
-        t_one = timed(lambda: kde.score_samples(X))
         Z = kde.reference_
-        t_all = timed(lambda: log_sum_exp_terms(Z, Z, kde._ref_sq, kde._log_weights, np.array([h]),
-                                                "gaussian", n_jobs=-1, prune=False))  # fmt: skip
         chain = bandwidth.chain_grid(4 * h)
         plain = np.linspace(chain[-1], chain[0], 30)
-        t_chain = timed(lambda: bandwidth.loo_log_likelihood(X, chain, max_queries=args.n, n_jobs=-1))
-        t_plain = timed(lambda: bandwidth.loo_log_likelihood(X, plain, max_queries=args.n, n_jobs=-1))
-        t_rule = timed(lambda: bandwidth.loo_bandwidth(X, n_jobs=-1))
+        t_one, t_all, t_chain = timed([
+            lambda: kde.score_samples(X),
+            lambda: log_sum_exp_terms(Z, Z, kde._ref_sq, kde._log_weights, np.array([h]), "gaussian",
+                                      n_jobs=-1, prune=False),
+            lambda: bandwidth.loo_log_likelihood(X, chain, max_queries=args.n, n_jobs=-1),
+        ])  # fmt: skip
+        t_plain, t_rule = timed([
+            lambda: bandwidth.loo_log_likelihood(X, plain, max_queries=args.n, n_jobs=-1),
+            lambda: bandwidth.loo_bandwidth(X, n_jobs=-1),
+        ], repeats=3)  # fmt: skip
         print(f"| {d} | {h:.3g} | {t_one:.3f} | {t_all:.3f} | {t_chain:.3f} | {t_chain / t_one:.2f} "
               f"| {t_chain / t_all:.2f} | {t_plain:.3f} | {t_plain / t_one:.2f} | {t_rule:.3f} |",
               flush=True)  # fmt: skip
