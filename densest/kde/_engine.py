@@ -310,7 +310,7 @@ def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size=
 
 # Chains start from t^p with t one exponential per term for all chains when p <= this:
 # a term's relative rounding grows p-fold, and 2^9-fold more along a 10-level chain.
-# It also caps the number of sharing chains at 4, the first powers _first_chain_row selects.
+# It also caps the number of sharing chains at 4, the powers _floored_power selects.
 MAX_SHARED_POWER = 8
 
 
