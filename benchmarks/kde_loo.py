@@ -8,10 +8,10 @@ the 30-value ``chain_grid`` that ``loo_bandwidth`` starts from, 4 h down (3 doub
 chains of 10: one exponential per pair for all 30), and on a 30-value ``np.linspace``
 grid over the same range (one exponential per pair and bandwidth). Also the whole
 ``loo_bandwidth`` rule with its default 2000 held-out points. One process, all
-cores; the one pass, the every-tile pass and the chain grid take turns, best of 5 each
-after a warm-up (the linspace grid and the rule: best of 3).
+cores (or ``--n-jobs``); the one pass, the every-tile pass and the chain grid take
+turns, best of 5 each after a warm-up (the linspace grid and the rule: best of 3).
 
-Usage: python benchmarks/kde_loo.py [--n 10000] [--d 2 16 64 256] [--rule auto]
+Usage: python benchmarks/kde_loo.py [--n 10000] [--d 2 16 64 256] [--n-jobs -1] [--rule auto]
 """
 
 import argparse
@@ -43,11 +43,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--d", type=int, nargs="+", default=[2, 16, 64, 256])
+    parser.add_argument("--n-jobs", type=int, default=-1, help="threads (-1: all cores)")
     parser.add_argument("--rule", default="auto", choices=sorted(bandwidth.RULES),
                         help="bandwidth of the one pass; the grid starts at 4 times it")  # fmt: skip
     args = parser.parse_args()
     print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores; "
-          f"densest n_jobs=-1; n = {args.n}, every point held out; h = {args.rule} rule")  # fmt: skip
+          f"densest n_jobs={args.n_jobs}; n = {args.n}, every point held out; h = {args.rule} rule")  # fmt: skip
     print("| d | h | one pass (s) | all tiles (s) | LOO chain grid (s) | × one pass | × all tiles "
           "| LOO linspace grid (s) | × one pass | loo_bandwidth (s) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -55,19 +56,19 @@ def main():
     for d in args.d:
         X = rng.standard_normal((args.n, d))
         h = bandwidth.RULES[args.rule](X)
-        kde = KernelDensity(bandwidth=h, n_jobs=-1).fit(X)
+        kde = KernelDensity(bandwidth=h, n_jobs=args.n_jobs).fit(X)
         Z = kde.reference_
         chain = bandwidth.chain_grid(4 * h)
         plain = np.linspace(chain[-1], chain[0], 30)
         t_one, t_all, t_chain = timed([
             lambda: kde.score_samples(X),
-            lambda: log_sum_exp_terms(Z, Z, kde._ref_sq, kde._log_weights, np.array([h]), "gaussian",
-                                      n_jobs=-1, prune=False),
-            lambda: bandwidth.loo_log_likelihood(X, chain, max_queries=args.n, n_jobs=-1),
+            lambda: log_sum_exp_terms(Z, Z, kde._ref_sq, kde._log_weights, np.array([h]),
+                                      "gaussian", n_jobs=args.n_jobs, prune=False),
+            lambda: bandwidth.loo_log_likelihood(X, chain, max_queries=args.n, n_jobs=args.n_jobs),
         ])  # fmt: skip
         t_plain, t_rule = timed([
-            lambda: bandwidth.loo_log_likelihood(X, plain, max_queries=args.n, n_jobs=-1),
-            lambda: bandwidth.loo_bandwidth(X, n_jobs=-1),
+            lambda: bandwidth.loo_log_likelihood(X, plain, max_queries=args.n, n_jobs=args.n_jobs),
+            lambda: bandwidth.loo_bandwidth(X, n_jobs=args.n_jobs),
         ], repeats=3)  # fmt: skip
         print(f"| {d} | {h:.3g} | {t_one:.3f} | {t_all:.3f} | {t_chain:.3f} | {t_chain / t_one:.2f} "
               f"| {t_chain / t_all:.2f} | {t_plain:.3f} | {t_plain / t_one:.2f} | {t_rule:.3f} |",
