@@ -43,9 +43,15 @@ MAX_QUERIES = 2000
 
 
 def _weights(X, sample_weight):
+    """The weights as float64, checked: one finite positive value per row of X."""
     if sample_weight is None:
         return np.ones(X.shape[0])
-    return np.asarray(sample_weight, dtype=np.float64)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (X.shape[0],):
+        raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {w.shape}.")
+    if not np.all(np.isfinite(w) & (w > 0)):
+        raise ValueError("sample_weight must be finite and positive.")
+    return w
 
 
 def _check(X, sample_weight):

@@ -151,6 +151,23 @@ def test_loo_rejects_bad_bandwidths(bad, rng):
         bandwidth.loo_log_likelihood(rng.standard_normal((30, 2)), bad)
 
 
+@pytest.mark.parametrize("rule", sorted(bandwidth.RULES) + ["loo_log_likelihood"])
+@pytest.mark.parametrize("bad, match", [(np.full(30, -1.0), "finite and positive"),
+                                        (np.zeros(30), "finite and positive"),
+                                        (np.r_[np.nan, np.ones(29)], "finite and positive"),
+                                        (np.r_[np.inf, np.ones(29)], "finite and positive"),
+                                        (np.ones(29), "shape"), (np.ones((30, 1)), "shape")])
+def test_rules_reject_bad_weights(rule, bad, match, rng):
+    X = rng.standard_normal((30, 2))
+    bad_copy = bad.copy()
+    with pytest.raises(ValueError, match=match):
+        if rule == "loo_log_likelihood":
+            bandwidth.loo_log_likelihood(X, [0.5, 1.0], bad)
+        else:
+            bandwidth.RULES[rule](X, bad)
+    np.testing.assert_array_equal(bad, bad_copy)
+
+
 def test_loo_off_a_chain_grid_or_with_extreme_weights_is_still_exact(rng):
     X = rng.standard_normal((120, 2))
     w = np.exp(rng.uniform(-80.0, 80.0, 120))  # weights spanning more than e^100
