@@ -32,7 +32,7 @@ from scipy.special import logsumexp
 from threadpoolctl import threadpool_info
 
 from densest.kde import KernelDensity
-from densest.kde._engine import DIRECT_MAX_D, _one_blas_thread, log_sum_exp_terms, tile_sizes
+from densest.kde._engine import DIRECT_MAX_D, one_blas_thread, log_sum_exp_terms, tile_sizes
 from densest.utils._parallel import numba_threads
 
 
@@ -116,7 +116,7 @@ def tile_gemm_time(X, Q, repeats):
                 total += G[0, 0]
         return total
 
-    with numba_threads(-1) as n_threads, _one_blas_thread():
+    with numba_threads(-1) as n_threads, one_blas_thread():
         q_block, t_block = tile_sizes(len(Q), X.shape[1], n_threads, "auto")
         products(Q[:q_block], X[:t_block], q_block, t_block)
         return best_of(repeats, products, Q, X, q_block, t_block)[0]

@@ -192,7 +192,7 @@ def _restore(order, *outputs):
 _CONTROLLER = None
 
 
-def _one_blas_thread():
+def one_blas_thread():
     """Context pinning BLAS to one thread (each Numba thread runs its own GEMM)."""
     global _CONTROLLER
     if _CONTROLLER is None:  # inspecting the loaded libraries is slow: do it once
@@ -262,7 +262,7 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
     S = np.empty((m, k))
     S2 = np.empty((m, k))
     direct, prune = _settings(d, direct, prune)
-    with numba_threads(n_jobs) as n_threads, _one_blas_thread():
+    with numba_threads(n_jobs) as n_threads, one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
         if tiles is None or (tiles.t_block, tiles.prune) != (t_block, prune):
             tiles = ReferenceTiles(Y, ysq, logw, t_block, prune)
@@ -301,7 +301,7 @@ def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size=
     if self_index is None:
         self_index = np.full(m, -1, dtype=np.int64)
     out = np.empty(m)
-    with numba_threads(n_jobs) as n_threads, _one_blas_thread():
+    with numba_threads(n_jobs) as n_threads, one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
         func = kern.nearest_sq_parallel if n_threads > 1 else kern.nearest_sq_serial
         func(Q, qsq, Y, ysq, self_index, q_block, t_block, out)
@@ -359,7 +359,7 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
     top = float(np.max(log_weights))
     dref = np.empty(m)
     S = np.empty((m, len(c_bases), int(n_levels)))
-    with numba_threads(n_jobs) as n_threads, _one_blas_thread():
+    with numba_threads(n_jobs) as n_threads, one_blas_thread():
         q_block, t_block = tile_sizes(m, d, n_threads, block_size)
         func = kern.chain_sums_parallel if n_threads > 1 else kern.chain_sums_serial
         direct, prune = _settings(d, None, prune)

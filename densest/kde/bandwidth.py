@@ -36,6 +36,7 @@ from densest.kde._engine import (
     log_sum_exp_chains,
     log_sum_exp_terms,
     nearest_sq_distances,
+    one_blas_thread,
 )
 from densest.kde.regimes import gaussian_regimes
 
@@ -111,9 +112,10 @@ def feature_variances(X, sample_weight=None):
     """
     X, w = _check(X, sample_weight)
     w = w / w.sum()
-    mean = w @ X
-    centred = np.asarray(X, dtype=np.float64) - mean
-    biased = w @ (centred * centred)
+    with one_blas_thread():  # no BLAS threads left spinning beside the engine's
+        mean = w @ X
+        centred = np.asarray(X, dtype=np.float64) - mean
+        biased = w @ (centred * centred)
     return biased / (1.0 - np.dot(w, w))
 
 
@@ -203,7 +205,9 @@ def query_subset(X, max_queries=MAX_QUERIES):
     if n <= max_queries:
         return np.arange(n, dtype=np.int64)
     direction = np.random.default_rng(20241008).standard_normal(d)
-    key = np.modf(np.abs(np.asarray(X, dtype=np.float64) @ direction) * 1e6)[0]
+    with one_blas_thread():  # no BLAS threads left spinning beside the engine's
+        projection = np.asarray(X, dtype=np.float64) @ direction
+    key = np.modf(np.abs(projection) * 1e6)[0]
     return np.sort(np.argsort(key, kind="stable")[:max_queries]).astype(np.int64)
 
 

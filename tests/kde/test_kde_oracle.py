@@ -97,6 +97,20 @@ def test_weighted_whiten_matches_scipy(rng):
     np.testing.assert_allclose(ours.score_samples(X[:30]), ref.logpdf(X[:30].T), atol=1e-10)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_standardize_matches_diagonal_gaussian_brute_force(dtype, rng):
+    # scale="standardize" is a Gaussian kernel with covariance h^2 diag(var): explicit
+    # differences divided by h * std, plus the log-determinant of that covariance
+    X = rng.standard_normal((400, 3)) * [0.5, 4.0, 30.0] + [1.0, -2.0, 100.0]
+    Q = rng.standard_normal((25, 3)) * [0.5, 4.0, 30.0] + [1.0, -2.0, 100.0]
+    kde = KernelDensity(bandwidth=0.4, scale="standardize", dtype=dtype).fit(X)
+    std = X.std(axis=0, ddof=1)  # the unbiased spread, as scipy.stats.gaussian_kde
+    expected = brute_force_log_density(X / std, Q / std, 0.4) - np.log(std).sum()
+    np.testing.assert_allclose(kde.score_samples(Q), expected, rtol=0,
+                               atol=1e-10 if dtype == "float64" else 1e-4)  # fmt: skip
+    np.testing.assert_allclose(kde.scaling_, np.diag(1.0 / std), rtol=1e-12)
+
+
 def test_finite_at_d_1000_where_references_underflow(rng):
     X = rng.standard_normal((300, 1000))
     Q = rng.standard_normal((20, 1000)) + 3.0
