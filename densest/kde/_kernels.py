@@ -27,7 +27,9 @@ is never entered from dask or joblib worker threads.
 
 import math
 import types as types_module
+from contextlib import contextmanager
 
+import llvmlite.binding as llvm
 import numba
 import numpy as np
 from numba import types
@@ -900,18 +902,42 @@ def _signatures(body):
     return sigs
 
 
-def _compile(body, parallel):
+@contextmanager
+def _machine_scheduler_off():
+    """Compile with LLVM's machine instruction scheduler off, restored after.
+
+    In the exponential sweeps of ``_tile_sums`` LLVM interleaves four vectors of
+    exponentials. The machine scheduler then orders the four chains one after
+    another, which needs more than the 16 AVX2 registers, so the loop spills
+    its partial sums and constants to the stack. Without the scheduler the
+    chains run side by side without spilling. Results are bit-identical (the
+    option only orders instructions). Measured on one 2-core Zen 3 machine, the
+    pass took 14-20 % less time at d = 2, 16 and 64. The chain kernel gained
+    nothing, so it keeps the scheduler.
+    """
+    llvm.set_option("", "-enable-misched=false")
+    try:
+        yield
+    finally:
+        llvm.set_option("", "-enable-misched=true")
+
+
+def _compile(body, parallel, machine_scheduler=True):
     # A distinct function object per twin: Numba's on-disk cache is keyed by the
     # function's qualified name, not by the parallel flag, so the twins must not share it.
     suffix = "parallel" if parallel else "serial"
     twin = types_module.FunctionType(body.__code__, body.__globals__, f"{body.__name__}_{suffix}")
     twin.__qualname__ = twin.__name__
     twin.__doc__ = body.__doc__
-    return jit_cached(_signatures(body), parallel=parallel, nogil=True, fastmath=FASTMATH)(twin)
+    decorate = jit_cached(_signatures(body), parallel=parallel, nogil=True, fastmath=FASTMATH)
+    if machine_scheduler:
+        return decorate(twin)
+    with _machine_scheduler_off():
+        return decorate(twin)
 
 
-tile_sums_parallel = _compile(_tile_sums, parallel=True)
-tile_sums_serial = _compile(_tile_sums, parallel=False)
+tile_sums_parallel = _compile(_tile_sums, parallel=True, machine_scheduler=False)
+tile_sums_serial = _compile(_tile_sums, parallel=False, machine_scheduler=False)
 nearest_sq_parallel = _compile(_nearest_sq, parallel=True)
 nearest_sq_serial = _compile(_nearest_sq, parallel=False)
 chain_sums_parallel = _compile(_chain_sums, parallel=True)
