@@ -235,7 +235,7 @@ default="auto"
     def _standardised(self, X):
         """(X - location_) @ scaling_, with no BLAS call for diagonal scalings and a
         one-thread one for whitening: threads that a multi-threaded BLAS call leaves
-        spinning slow the parallel engine that runs next (20 % at d = 16, m = 2048)."""
+        spinning slow the parallel engine that runs next (25 % at d = 16, m = 2048)."""
         Z = X - self.location_
         diagonal = np.diagonal(self.scaling_)
         if np.array_equal(self.scaling_, np.diag(diagonal)):
