@@ -178,9 +178,10 @@ default="auto"
         # arranged once here, not at every call (progress chunks, dask blocks)
         self._tiles = reference_tiles(self.reference_, self._ref_sq, self._log_weights,
                                       self.block_size)  # fmt: skip
-        self.n_effective_ = bw.effective_n(w)
-        inv = linalg.inv(self.scaling_)
-        self.kernel_covariance_ = self.bandwidth_**2 * (inv.T @ inv)
+        with one_blas_thread():  # as in _standardised: fit is often followed by scoring
+            self.n_effective_ = bw.effective_n(w)
+            inv = linalg.inv(self.scaling_)
+            self.kernel_covariance_ = self.bandwidth_**2 * (inv.T @ inv)
         return self
 
     def _scaling(self, X, w):

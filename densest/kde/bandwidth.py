@@ -115,8 +115,7 @@ def feature_variances(X, sample_weight=None):
     with one_blas_thread():  # no BLAS threads left spinning beside the engine's
         mean = w @ X
         centred = np.asarray(X, dtype=np.float64) - mean
-        biased = w @ (centred * centred)
-    return biased / (1.0 - np.dot(w, w))
+        return w @ (centred * centred) / (1.0 - np.dot(w, w))
 
 
 def _spread(X, w):
