@@ -240,22 +240,23 @@ def _gaussian_sums(d2, logw, c, ref, nt, want_s2):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _gaussian_sums_gemm(a, g, c2, b, nt, want_s2):
-    """As _gaussian_sums for GEMM tiles: the exponents are a_j + c2 g_j + b.
+def _gaussian_sums_gemm(a, k, G, r, c2, b, nt, want_s2):
+    """As _gaussian_sums for GEMM tiles: the exponents are a[k, j] + c2 G[r, j] + b.
 
-    With a_j = logw_j - c |y_j|^2 (once per tile), c2 = 2c and b = -c |q|^2 - ref
+    With a[k, j] = logw_j - c |y_j|^2 (once per tile), c2 = 2c and b = -c |q|^2 - ref
     (once per row), logw_j - c |q - y_j|^2 - ref costs one multiply-add per term.
+    Rows are indexed, not sliced: see _direct_row.
     """
     s_b = 0.0
     s2_b = 0.0
     if want_s2:
         for j in range(nt):
-            e = exp_clamped(a[j] + c2 * g[j] + b)
+            e = exp_clamped(a[k, j] + c2 * G[r, j] + b)
             s_b += e
             s2_b += e * e
     else:
         for j in range(nt):
-            s_b += exp_clamped(a[j] + c2 * g[j] + b)
+            s_b += exp_clamped(a[k, j] + c2 * G[r, j] + b)
     return s_b, s2_b
 
 
@@ -308,56 +309,54 @@ def _transpose_tile(Y, t0, nt, yt):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _direct_row(q, yt, nt, d2):
-    """Squared distances from q (float64) to the transposed tile, by explicit differences.
+def _direct_row(Q, i, yt, nt, d2):
+    """Squared distances from Q[i] (in float64) to the transposed tile, by explicit
+    differences.
 
     Four features per sweep over d2 (eight flops per element and sweep), then
-    the remaining features one per sweep.
+    the remaining features one per sweep. Rows are indexed, not sliced: a slice
+    is a new array whose reference count the serial twin updates atomically, and
+    per tile row that cost about 10 % of its pass at d = 2 (the parallel kernel
+    measured no such cost).
     """
     for j in range(nt):
         d2[j] = 0.0
     d4 = yt.shape[0] // 4 * 4
     for f in range(0, d4, 4):
-        q0 = q[f]
-        q1 = q[f + 1]
-        q2 = q[f + 2]
-        q3 = q[f + 3]
-        r0 = yt[f]
-        r1 = yt[f + 1]
-        r2 = yt[f + 2]
-        r3 = yt[f + 3]
+        q0 = np.float64(Q[i, f])
+        q1 = np.float64(Q[i, f + 1])
+        q2 = np.float64(Q[i, f + 2])
+        q3 = np.float64(Q[i, f + 3])
         for j in range(nt):
-            a = q0 - r0[j]
-            b = q1 - r1[j]
-            c = q2 - r2[j]
-            e = q3 - r3[j]
+            a = q0 - yt[f, j]
+            b = q1 - yt[f + 1, j]
+            c = q2 - yt[f + 2, j]
+            e = q3 - yt[f + 3, j]
             d2[j] += (a * a + b * b) + (c * c + e * e)
     for f in range(d4, yt.shape[0]):
-        qf = q[f]
-        row = yt[f]
+        qf = np.float64(Q[i, f])
         for j in range(nt):
-            diff = qf - row[j]
+            diff = qf - yt[f, j]
             d2[j] += diff * diff
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _gemm_row(qs, ys, g, nt, d2):
-    """Squared distances from the inner products g and the squared norms."""
+def _gemm_row(qs, ys, G, r, nt, d2):
+    """Squared distances from the inner products G[r] and the squared norms."""
     for j in range(nt):
-        d2[j] = max(qs + ys[j] - 2.0 * g[j], 0.0)
+        d2[j] = max(qs + ys[j] - 2.0 * G[r, j], 0.0)
 
 
 @numba.njit(inline="always")
 def _tile_buffers(Q, nq, t_block, direct, n_bw):
-    """Per-thread scratch: GEMM products, transposed reference tile, float64 query,
-    distances, and per bandwidth the tile's log weights minus c |y|^2 (GEMM tiles)."""
+    """Per-thread scratch: GEMM products, transposed reference tile, distances, and
+    per bandwidth the tile's log weights minus c |y|^2 (GEMM tiles)."""
     d = Q.shape[1]
     buf = np.empty(1 if direct else nq * t_block, dtype=Q.dtype)
     yt = np.empty((d if direct else 0, t_block), dtype=np.float64)
-    q64 = np.empty(d if direct else 0, dtype=np.float64)
     d2 = np.empty(t_block, dtype=np.float64)
     a = np.empty((0 if direct else n_bw, t_block), dtype=np.float64)
-    return buf, yt, q64, d2, a
+    return buf, yt, d2, a
 
 
 @numba.njit(inline="always")
@@ -448,7 +447,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
-        buf, yt, q64, d2, a = _tile_buffers(Q, nq, t_block, direct,
+        buf, yt, d2, a = _tile_buffers(Q, nq, t_block, direct,
                                             cs.shape[0] if kernel == GAUSSIAN else 0)
         for r in range(nq):
             for k in range(cs.shape[0]):
@@ -475,8 +474,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
             for r in range(nq):
                 own = self_index[q0 + r]
                 if direct:
-                    q64[:] = Q[q0 + r]
-                    _direct_row(q64, yt, nt, d2)
+                    _direct_row(Q, q0 + r, yt, nt, d2)
                     if t0 <= own < t1:
                         d2[own - t0] = np.inf
                 elif t0 <= own < t1:
@@ -491,11 +489,11 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
                             s_b, s2_b = _gaussian_sums(d2, lw, cs[k], ref, nt, want_s2)
                         else:
                             b = -cs[k] * qsq[q0 + r] - ref
-                            s_b, s2_b = _gaussian_sums_gemm(a[k], G[r], 2.0 * cs[k], b, nt, want_s2)
+                            s_b, s2_b = _gaussian_sums_gemm(a, k, G, r, 2.0 * cs[k], b, nt, want_s2)
                         if _accept(s_b, s2_b, M, S, S2, q0 + r, k):
                             continue
                     if not have_d2:
-                        _gemm_row(qsq[q0 + r], ys, G[r], nt, d2)
+                        _gemm_row(qsq[q0 + r], ys, G, r, nt, d2)
                         have_d2 = True
                     if kernel == GAUSSIAN:
                         m_b, s_b, s2_b = _gaussian_row(d2, lw, cs[k], nt)
@@ -721,7 +719,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
-        buf, yt, q64, d2, _ = _tile_buffers(Q, nq, t_block, direct, 0)
+        buf, yt, d2, _ = _tile_buffers(Q, nq, t_block, direct, 0)
         U = np.empty((c_bases.shape[0], t_block), dtype=np.float64)
         sums01 = np.empty((c_bases.shape[0], 2), dtype=np.float64)
         unit = np.empty(t_block, dtype=np.float64)
@@ -738,15 +736,15 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
             nt = t1 - t0
             G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt)
             w_tile = wrel[t0:t1]
+            ys = ysq[t0:t1]
             w_sum = 0.0
             for j in range(nt):
                 w_sum += w_tile[j]
             for r in range(nq):
                 if direct:
-                    q64[:] = Q[q0 + r]
-                    _direct_row(q64, yt, nt, d2)
+                    _direct_row(Q, q0 + r, yt, nt, d2)
                 else:
-                    _gemm_row(qsq[q0 + r], ysq[t0:t1], G[r], nt, d2)
+                    _gemm_row(qsq[q0 + r], ys, G, r, nt, d2)
                 own = self_index[q0 + r]
                 if t0 <= own < t1:
                     d2[own - t0] = np.inf
