@@ -448,7 +448,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
         buf, yt, d2, a = _tile_buffers(Q, nq, t_block, direct,
-                                            cs.shape[0] if kernel == GAUSSIAN else 0)
+                                       cs.shape[0] if kernel == GAUSSIAN else 0)
         for r in range(nq):
             for k in range(cs.shape[0]):
                 M[q0 + r, k] = -np.inf
