@@ -91,7 +91,7 @@ default="auto"
     reference_ : ndarray of shape (n_points, n_features)
         The scaled kernel centres (rows with zero weight are dropped).
     weights_ : ndarray of shape (n_points,)
-        Their weights.
+        Their weights, divided by the largest (only ratios of weights matter).
     n_effective_ : float
         Kish's effective sample size of the weights.
     n_features_in_ : int
@@ -166,7 +166,7 @@ default="auto"
         if not np.any(w > 0):
             raise ValueError("sample_weight must contain at least one positive weight.")
         keep = w > 0
-        X, w = X[keep], w[keep]
+        X, w = X[keep], w[keep] / w.max()
         self.location_ = np.average(X, axis=0, weights=w).astype(np.float64)
         self.scaling_, self.log_det_scaling_ = self._scaling(X, w)
         Z = self._standardised(X)

@@ -44,7 +44,9 @@ MAX_QUERIES = 2000
 
 
 def _weights(X, sample_weight):
-    """The weights as float64, checked: one finite positive value per row of X."""
+    """The weights as float64, checked (one finite positive value per row of X) and
+    divided by the largest: no rule depends on their scale, and sums of weights
+    near the ends of the float64 range would overflow or underflow."""
     if sample_weight is None:
         return np.ones(X.shape[0])
     w = np.asarray(sample_weight, dtype=np.float64)
@@ -52,7 +54,7 @@ def _weights(X, sample_weight):
         raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {w.shape}.")
     if not np.all(np.isfinite(w) & (w > 0)):
         raise ValueError("sample_weight must be finite and positive.")
-    return w
+    return w / w.max()
 
 
 def _check(X, sample_weight):
@@ -87,6 +89,7 @@ def effective_n(sample_weight):
     5.0
     """
     w = np.asarray(sample_weight, dtype=np.float64)
+    w = w / w.max()  # scale-free; unscaled, the squares of tiny or huge weights leave the float64 range
     return float(w.sum() ** 2 / np.dot(w, w))
 
 
@@ -459,7 +462,8 @@ def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_qu
     A :func:`chain_grid` of ``n_grid`` values (steps of 10-15 %, spanning a
     factor 29.2) starts at four times the larger of the nearest-neighbour and Silverman
     rules; while the best value sits at an end, the grid moves that way (at most
-    four times). A
+    four times). It also moves up while a compact kernel leaves some held-out point
+    without a neighbour (likelihood -inf) at every value. A
     parabola in log h through the best value and its neighbours refines it, and
     the better of the vertex and the best grid value is returned.
 
@@ -502,7 +506,7 @@ def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_qu
         best = int(np.argmax(ll))
         if best == len(grid) - 1:
             h_top = grid[-1]
-        elif best == 0 and np.isfinite(ll[0]):
+        elif best == 0:  # also when a compact kernel isolates a point at every h of the grid
             h_top = grid[0] ** 2 / grid[-1]
         else:
             break

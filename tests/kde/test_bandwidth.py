@@ -195,6 +195,23 @@ def test_loo_bandwidth_is_near_the_argmax(rng):
     assert bandwidth.loo_log_likelihood(X, [h])[0] >= ll.max() - 1e-6
 
 
+@pytest.mark.parametrize("kernel", ["tophat", "epanechnikov", "linear", "cosine"])
+def test_loo_bandwidth_of_a_compact_kernel_covers_every_nearest_neighbour(kernel, rng):
+    # The first grid tops out at 4 max(nn, silverman) = 2.01 here, below the largest
+    # nearest-neighbour distance (2.34): every value leaves a point isolated (-inf),
+    # so the grid must move up rather than give up.
+    X = np.random.default_rng(1).standard_normal((300, 5))
+    D2 = ((X[:, None] - X[None]) ** 2).sum(-1)
+    np.fill_diagonal(D2, np.inf)
+    nn_max = math.sqrt(D2.min(1).max())
+    assert 4 * max(bandwidth.nn_bandwidth(X), bandwidth.silverman_bandwidth(X)) < nn_max
+    h = bandwidth.loo_bandwidth(X, kernel=kernel)
+    assert h > nn_max
+    ll = bandwidth.loo_log_likelihood(X, [h, 1.5 * h, 3.0 * h], kernel=kernel)
+    assert np.isfinite(ll[0]) and ll[0] >= ll[1:].max()
+    assert KernelDensity(kernel=kernel, bandwidth="loo").fit(X).bandwidth_ == h
+
+
 def test_regime_values_match_the_derivation():
     # alpha = 0.1: u* = 0.6527 solves u^2 - u - log u = 0.2
     r = regimes.gaussian_regimes(math.exp(10.0), np.ones(100))

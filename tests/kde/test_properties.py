@@ -81,6 +81,24 @@ def test_integer_weights_equal_repetition_and_zero_equals_removal(data, kernel):
     np.testing.assert_allclose(a[ok], b[ok], rtol=1e-10, atol=1e-9)
 
 
+@given(datasets(), st.sampled_from(RULES + ["gauss-kl"]), st.sampled_from([1e-300, 1e-150, 1e150, 1e300]),
+       st.sampled_from(["none", "standardize"]))  # fmt: skip
+def test_the_scale_of_the_weights_does_not_matter(data, rule, factor, scale):
+    # Only ratios of weights matter. Weights near either end of the float64 range
+    # once made sums and squares of weights overflow or underflow (NaN Kish sizes,
+    # wrong rules, failed sampling).
+    X, rng = data
+    w = rng.uniform(0.5, 2.0, len(X))
+    Q = X[:5] * 1.1
+    a = KernelDensity(bandwidth=rule, scale=scale).fit(X, sample_weight=w)
+    b = KernelDensity(bandwidth=rule, scale=scale).fit(X, sample_weight=w * factor)
+    assert b.bandwidth_ == pytest.approx(a.bandwidth_, rel=1e-9)
+    assert b.n_effective_ == pytest.approx(a.n_effective_, rel=1e-12)
+    np.testing.assert_allclose(b.score_samples(Q), a.score_samples(Q), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(b.sample(4, random_state=0), a.sample(4, random_state=0), rtol=1e-9,
+                               atol=1e-12 * np.abs(X).max())  # fmt: skip
+
+
 @given(datasets(), st.integers(1, 4))
 def test_split_reference_combines_exactly(data, n_parts):
     X, rng = data
