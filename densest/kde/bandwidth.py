@@ -28,6 +28,7 @@ row order.
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from densest.kde._engine import (
     one_blas_thread,
 )
 from densest.kde.regimes import gaussian_regimes
+from densest.utils.validation import check_n_samples
 
 MAX_QUERIES = 2000
 
@@ -203,6 +205,7 @@ def query_subset(X, max_queries=MAX_QUERIES):
     >>> query_subset(np.zeros((5, 2)), max_queries=10)
     array([0, 1, 2, 3, 4])
     """
+    max_queries = check_n_samples(max_queries, "max_queries")
     n, d = X.shape
     if n <= max_queries:
         return np.arange(n, dtype=np.int64)
@@ -512,7 +515,13 @@ def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_qu
             break
     if not np.isfinite(ll[best]):
         raise ValueError("The leave-one-out likelihood is -inf for every bandwidth tried.")
-    if best in (0, len(grid) - 1) or not np.all(np.isfinite(ll[best - 1:best + 2])):
+    if best in (0, len(grid) - 1):
+        why = "repeated points make it grow without bound as h -> 0" if best else "is the data's scale extreme?"
+        warnings.warn(f"The leave-one-out likelihood still rises at the {'smallest' if best else 'largest'} "
+                      f"bandwidth of the last of {_MAX_GRID_MOVES} grids, {grid[best]:.3g}: it has "
+                      f"no maximum there ({why}).", UserWarning, stacklevel=2)  # fmt: skip
+        return float(grid[best])
+    if not np.all(np.isfinite(ll[best - 1:best + 2])):
         return float(grid[best])
     vertex = _parabola_vertex(np.log(grid[best - 1:best + 2]), ll[best - 1:best + 2])
     h_vertex = math.exp(vertex)

@@ -212,6 +212,24 @@ def test_loo_bandwidth_of_a_compact_kernel_covers_every_nearest_neighbour(kernel
     assert KernelDensity(kernel=kernel, bandwidth="loo").fit(X).bandwidth_ == h
 
 
+def test_loo_bandwidth_warns_when_repeated_points_leave_no_maximum():
+    # Each held-out point has nine exact copies: its leave-one-out density grows
+    # without bound as h -> 0, so the grid runs off its small end.
+    X = np.repeat(np.eye(2), 10, axis=0)
+    with pytest.warns(UserWarning, match="still rises at the smallest bandwidth"):
+        h = bandwidth.loo_bandwidth(X)
+    assert h < 1e-3
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, None])
+def test_rules_reject_a_bad_max_queries(bad, rng):
+    X = rng.standard_normal((30, 2))
+    with pytest.raises(ValueError, match="max_queries must be a positive integer"):
+        bandwidth.nn_bandwidth(X, max_queries=bad)
+    with pytest.raises(ValueError, match="max_queries must be a positive integer"):
+        bandwidth.loo_log_likelihood(X, [1.0], max_queries=bad)
+
+
 def test_regime_values_match_the_derivation():
     # alpha = 0.1: u* = 0.6527 solves u^2 - u - log u = 0.2
     r = regimes.gaussian_regimes(math.exp(10.0), np.ones(100))
