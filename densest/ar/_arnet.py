@@ -6,10 +6,10 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from densest.ar import _core, _sgd
-from densest.ar._least_squares import CRITERIA, LinearAutoRegressor, check_length, first_lags
+from densest.ar._least_squares import CRITERIA, LinearAutoRegressor, check_length, check_magnitude, first_lags
 from densest.utils import import_optional
 from densest.utils._torch import resolve_device
-from densest.utils.validation import Interval, StrOptions, fit_context, validate_data
+from densest.utils.validation import Interval, StrOptions, fit_context
 
 
 class ARNet(LinearAutoRegressor):
@@ -184,6 +184,7 @@ class ARNet(LinearAutoRegressor):
         p = self.order
         if y is None:
             series = self._fit_series_input(X)
+            check_magnitude(series, "X")
             check_length(series.size, p)
             mean, scale = self._standardisation(series[np.isfinite(series)])
             windows, rows = _sgd.series_windows(torch, (series - mean) / scale, p, device, dtype)
@@ -193,11 +194,10 @@ class ARNet(LinearAutoRegressor):
                     f"too few for order {p}."
                 )
         else:
-            X, y = validate_data(self, X, y, y_numeric=True)
+            X, y = self._fit_embedding_input(X, y)
             X = first_lags(X, p)
             if X.shape[0] < p + 2:
                 raise ValueError(f"{X.shape[0]} samples are too few for {p} lag columns (need {p + 2}).")
-            X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
             mean, scale = self._standardisation(y)
             windows, rows = _sgd.embedding_windows(torch, (X - mean) / scale, (y - mean) / scale,
                                                    device, dtype)  # fmt: skip

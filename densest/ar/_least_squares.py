@@ -35,6 +35,27 @@ def check_series(y, name="y"):
     return y
 
 
+# Squares and cross products of values beyond this (or of a spread below its
+# inverse) leave the float64 range over long series: fits would return NaN or
+# take a tiny series for a constant one.
+MAX_MAGNITUDE = 1e140
+
+
+def check_magnitude(values, name):
+    """Raise a clear error when the finite values are too large or vary too little
+    for float64 sums of squares (the AR coefficients do not depend on the scale)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return
+    top, spread = np.abs(finite).max(), np.ptp(finite)
+    if top > MAX_MAGNITUDE or 0.0 < spread < 1.0 / MAX_MAGNITUDE:
+        raise ValueError(
+            f"{name} has values up to {top:.3g} in absolute value, spread over {spread:.3g}: its sums "
+            f"of squares leave the float64 range beyond {MAX_MAGNITUDE:.0e} or below a spread of "
+            f"{1.0 / MAX_MAGNITUDE:.0e}; rescale it (the AR coefficients do not depend on the scale)."
+        )
+
+
 def check_length(n, order):
     """Raise a clear error when a series of ``n`` values is too short for ``order`` lags."""
     if n < order + 2:
@@ -65,6 +86,14 @@ class AutoRegressor(RegressorMixin, BaseEstimator):
                 "pass a 1-D series alone, or a lag embedding X with its targets y."
             )
         return check_series(X, "X")
+
+    def _fit_embedding_input(self, X, y):
+        """A lag embedding and its targets, validated and within check_magnitude's range."""
+        X, y = validate_data(self, X, y, y_numeric=True)
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        check_magnitude(X, "X")
+        check_magnitude(y, "y")
+        return X, y
 
     def _centre(self, series):
         """Mean of the non-missing values with a constant trend, else 0."""
@@ -328,11 +357,11 @@ class LeastSquaresAR(LinearAutoRegressor):
         """
         if y is None:
             series = self._fit_series_input(X)
+            check_magnitude(series, "X")
             with numba_threads(self.n_jobs):
                 self._fit_series(series)
         else:
-            X, y = validate_data(self, X, y, y_numeric=True)
-            self._fit_embedding(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64))
+            self._fit_embedding(*self._fit_embedding_input(X, y))
         return self
 
     def _criterion_orders(self, n_max):

@@ -5,9 +5,9 @@ from numbers import Integral, Real
 import numpy as np
 
 from densest.ar import _core
-from densest.ar._least_squares import CRITERIA, LinearAutoRegressor, check_length
+from densest.ar._least_squares import CRITERIA, LinearAutoRegressor, check_length, check_magnitude
 from densest.utils._parallel import numba_threads
-from densest.utils.validation import Interval, StrOptions, fit_context, validate_data
+from densest.utils.validation import Interval, StrOptions, fit_context
 
 
 class SparseAR(LinearAutoRegressor):
@@ -112,6 +112,7 @@ class SparseAR(LinearAutoRegressor):
         """
         if y is None:
             series = self._fit_series_input(X)
+            check_magnitude(series, "X")
             check_length(series.size, self.order)
             mean = self._centre(series)
             with numba_threads(self.n_jobs):
@@ -120,9 +121,8 @@ class SparseAR(LinearAutoRegressor):
             self.last_window_ = series[series.size - self.order:].copy()
             self.n_features_in_ = 1
         else:
-            X, y = validate_data(self, X, y, y_numeric=True)
-            X = np.asarray(X[:, : self.order], dtype=np.float64)
-            y = np.asarray(y, dtype=np.float64)
+            X, y = self._fit_embedding_input(X, y)
+            X = np.ascontiguousarray(X[:, : self.order])
             cp = _core.embedding_cross_products(X, y)
             self._fit_cross_products(cp, 0.0)
             self.last_window_ = None

@@ -181,3 +181,32 @@ def test_forecast_interval_errors_and_width():
             model.forecast_interval(3, coverage=coverage)
     _, lower, upper = model.forecast_interval(20)
     assert np.all(np.diff(upper - lower) >= 0)  # the error variance grows with the horizon
+
+
+def _linear_ars():
+    from densest.ar import ARNet, SparseAR
+
+    return [LeastSquaresAR(2), LeastSquaresAR(2, method="burg"), SparseAR(order=4),
+            ARNet(order=2, n_epochs=5, random_state=0)]  # fmt: skip
+
+
+@pytest.mark.parametrize("estimator", _linear_ars(), ids=lambda e: type(e).__name__)
+def test_scale_does_not_change_the_coefficients_and_extreme_scales_are_refused(estimator):
+    # Coefficients are scale-free; the intercept and innovation variance scale with
+    # the series. Beyond 1e140 (or a spread below 1e-140) sums of squares leave the
+    # float64 range: fits used to return NaN or call the series constant.
+    if type(estimator).__name__ == "ARNet":
+        pytest.importorskip("torch")
+    y = series(3, n=400)
+    base = clone(estimator).fit(y)
+    for factor in (1e-100, 1e100):
+        scaled = clone(estimator).fit(y * factor)
+        np.testing.assert_allclose(scaled.coef_, base.coef_, rtol=1e-9, atol=1e-12)
+        assert scaled.intercept_ == pytest.approx(base.intercept_ * factor, rel=1e-9)
+        assert scaled.sigma2_ == pytest.approx(base.sigma2_ * factor**2, rel=1e-9)
+    for factor in (1e-170, 1e170):
+        with pytest.raises(ValueError, match="rescale it"):
+            clone(estimator).fit(y * factor)
+        lags, targets = np.lib.stride_tricks.sliding_window_view(y, 3)[:, 1::-1], y[2:]
+        with pytest.raises(ValueError, match="rescale it"):
+            clone(estimator).fit(lags * factor, targets * factor)
