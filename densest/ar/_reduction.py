@@ -44,6 +44,12 @@ def lag_matrix(y, order):
     >>> targets
     array([2., 3., 4.])
     """
+    y = np.asarray(y)
+    if y.ndim != 1 or isinstance(order, bool) or not isinstance(order, Integral) or order < 1:
+        raise ValueError(f"lag_matrix needs a 1-D series and a positive integer order, got shape "
+                         f"{y.shape} and order {order!r}.")  # fmt: skip
+    if y.size < order + 1:
+        raise ValueError(f"The series has {y.size} values; order {order} needs at least {order + 1}.")
     windows = np.lib.stride_tricks.sliding_window_view(y, order + 1)
     lags, targets = windows[:, :order][:, ::-1], windows[:, order]
     complete = np.isfinite(windows).all(axis=1)

@@ -28,6 +28,17 @@ def test_lag_matrix_equals_explicit_windows():
     np.testing.assert_array_equal(targets, np.array([r[1] for r in rows]))
 
 
+@pytest.mark.parametrize("y, order, match", [
+    (np.arange(3.0), 5, "has 3 values; order 5 needs at least 6"),
+    (np.arange(3.0), 0, "positive integer order"),
+    (np.arange(3.0), 1.5, "positive integer order"),
+    (np.ones((4, 2)), 1, "1-D series"),
+])  # fmt: skip
+def test_lag_matrix_rejects_bad_input(y, order, match):
+    with pytest.raises(ValueError, match=match):
+        lag_matrix(y, order)
+
+
 def test_lag_embedding_equals_shifted_columns():
     X = np.random.default_rng(0).standard_normal((7, 2))
     out = LagEmbedding(order=3).fit_transform(X)
