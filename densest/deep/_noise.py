@@ -1,6 +1,9 @@
 """The data-driven choice of the instance noise."""
 
 import numpy as np
+from scipy import linalg
+
+from densest.utils._numeric import feature_std
 
 
 def auto_instance_noise(X):
@@ -35,5 +38,6 @@ def auto_instance_noise(X):
     >>> round(auto_instance_noise(X), 2)
     0.15
     """
-    total_sd = float(np.sqrt(np.var(X, axis=0, dtype=np.float64).sum()))
+    # BLAS's norm scales before squaring: no overflow or underflow for data near 1e+-200
+    total_sd = float(linalg.norm(feature_std(np.asarray(X, dtype=np.float64))))
     return 0.3 * total_sd * len(X) ** -0.2

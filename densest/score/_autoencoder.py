@@ -12,6 +12,7 @@ from sklearn.utils.metaestimators import available_if
 from densest.base import DensityMixin
 from densest.score import _nets, _samplers
 from densest.utils import import_optional
+from densest.utils._numeric import feature_std
 from densest.utils._torch import cpu_state, progress_bar, resolve_device
 from densest.utils.validation import (
     Interval,
@@ -157,7 +158,7 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
         if not hidden or min(hidden) < 1:
             raise ValueError(f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}.")
         self.mean_ = X.mean(axis=0, dtype=np.float64)
-        self.scale_ = X.std(axis=0, dtype=np.float64)
+        self.scale_ = feature_std(X)
         if not (self.scale_ > 0).all():
             raise ValueError(f"Feature(s) {np.flatnonzero(~(self.scale_ > 0)).tolist()} of X are constant; "
                              "the score of a degenerate density is not defined.")  # fmt: skip

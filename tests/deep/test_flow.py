@@ -105,3 +105,18 @@ def test_pickle_round_trip(circle_flow):
     loaded = pickle.loads(pickle.dumps(flow))
     np.testing.assert_array_equal(loaded.score_samples(X[:20]), flow.score_samples(X[:20]))
     np.testing.assert_array_equal(loaded.sample(4, random_state=1), flow.sample(4, random_state=1))
+
+
+def test_data_near_the_float64_limits_fit_as_rescaled_data():
+    # Only the data's units change: log-densities shift by -d log c and samples
+    # scale by c. Squares of such data overflow or underflow; the standardisation
+    # and the noise rule once called 1e-200-scale data constant and diverged at 1e200.
+    X = make_manifold("circle", 200, random_state=0)
+    base = FlowDensity(**FAST).fit(X)
+    for c in (1e-200, 1e200):
+        flow = FlowDensity(**FAST).fit(X * c)
+        assert flow.instance_noise_ == pytest.approx(base.instance_noise_ * c, rel=1e-12)
+        np.testing.assert_allclose(flow.score_samples(X[:5] * c), base.score_samples(X[:5]) - 2 * np.log(c),
+                                   rtol=1e-9)  # fmt: skip
+        np.testing.assert_allclose(flow.sample(3, random_state=0) / c, base.sample(3, random_state=0),
+                                   rtol=1e-9)  # fmt: skip

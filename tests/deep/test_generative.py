@@ -110,6 +110,19 @@ def test_auto_noise_and_sigma_min_defaults():
     assert len(model.loss_curve_) == len(model.sigma_curve_) == FAST["max_iter"]
 
 
+def test_data_near_the_float64_limits_fit_as_rescaled_data():
+    # Only the units change (log-densities shift by -d log c); squares of such data
+    # overflow or underflow, which once made 1e-200-scale data "constant" and
+    # training at 1e200 diverge.
+    X = make_manifold("circle", 200, random_state=0)
+    base = DeepGenerativeDensity(1, **FAST).fit(X)
+    for c in (1e-200, 1e200):
+        model = DeepGenerativeDensity(1, **FAST).fit(X * c)
+        assert model.sigma_ == pytest.approx(base.sigma_ * c, rel=1e-9)
+        np.testing.assert_allclose(model.score_samples(X[:5] * c), base.score_samples(X[:5]) - 2 * np.log(c),
+                                   rtol=1e-9)  # fmt: skip
+
+
 def test_sample_on_and_off_the_manifold():
     X = make_manifold("circle", 300, random_state=0)
     model = DeepGenerativeDensity(1, instance_noise=0.1, **FAST).fit(X)
