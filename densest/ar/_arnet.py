@@ -6,8 +6,9 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from densest.ar import _core, _sgd
-from densest.ar._least_squares import CRITERIA, LinearAutoRegressor, check_length, check_magnitude, first_lags
+from densest.ar._least_squares import AR_HINT, CRITERIA, LinearAutoRegressor, check_length, first_lags
 from densest.utils import import_optional
+from densest.utils._numeric import check_magnitude
 from densest.utils._torch import resolve_device
 from densest.utils.validation import Interval, StrOptions, fit_context
 
@@ -184,7 +185,7 @@ class ARNet(LinearAutoRegressor):
         p = self.order
         if y is None:
             series = self._fit_series_input(X)
-            check_magnitude(series, "X")
+            check_magnitude(series, "X", AR_HINT)
             check_length(series.size, p)
             mean, scale = self._standardisation(series[np.isfinite(series)])
             windows, rows = _sgd.series_windows(torch, (series - mean) / scale, p, device, dtype)

@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 
 from densest.ar import _core
+from densest.utils._numeric import check_magnitude
 from densest.utils._parallel import numba_threads
 from densest.utils.validation import (
     Interval,
@@ -18,6 +19,7 @@ from densest.utils.validation import (
 )
 
 CRITERIA = ("aic", "bic", "hqic")
+AR_HINT = "the AR coefficients do not depend on the scale"
 
 
 def check_series(y, name="y"):
@@ -33,27 +35,6 @@ def check_series(y, name="y"):
     if np.isinf(y).any():
         raise ValueError(f"{name} contains inf; only NaN (a missing value) is allowed.")
     return y
-
-
-# Squares and cross products of values beyond this (or of a spread below its
-# inverse) leave the float64 range over long series: fits would return NaN or
-# take a tiny series for a constant one.
-MAX_MAGNITUDE = 1e140
-
-
-def check_magnitude(values, name):
-    """Raise a clear error when the finite values are too large or vary too little
-    for float64 sums of squares (the AR coefficients do not depend on the scale)."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return
-    top, spread = np.abs(finite).max(), np.ptp(finite)
-    if top > MAX_MAGNITUDE or 0.0 < spread < 1.0 / MAX_MAGNITUDE:
-        raise ValueError(
-            f"{name} has values up to {top:.3g} in absolute value, spread over {spread:.3g}: its sums "
-            f"of squares leave the float64 range beyond {MAX_MAGNITUDE:.0e} or below a spread of "
-            f"{1.0 / MAX_MAGNITUDE:.0e}; rescale it (the AR coefficients do not depend on the scale)."
-        )
 
 
 def check_length(n, order):
@@ -91,8 +72,8 @@ class AutoRegressor(RegressorMixin, BaseEstimator):
         """A lag embedding and its targets, validated and within check_magnitude's range."""
         X, y = validate_data(self, X, y, y_numeric=True)
         X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        check_magnitude(X, "X")
-        check_magnitude(y, "y")
+        check_magnitude(X, "X", AR_HINT)
+        check_magnitude(y, "y", AR_HINT)
         return X, y
 
     def _centre(self, series):
@@ -357,7 +338,7 @@ class LeastSquaresAR(LinearAutoRegressor):
         """
         if y is None:
             series = self._fit_series_input(X)
-            check_magnitude(series, "X")
+            check_magnitude(series, "X", AR_HINT)
             with numba_threads(self.n_jobs):
                 self._fit_series(series)
         else:

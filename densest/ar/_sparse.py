@@ -5,7 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 
 from densest.ar import _core
-from densest.ar._least_squares import CRITERIA, LinearAutoRegressor, check_length, check_magnitude
+from densest.ar._least_squares import AR_HINT, CRITERIA, LinearAutoRegressor, check_length
+from densest.utils._numeric import check_magnitude
 from densest.utils._parallel import numba_threads
 from densest.utils.validation import Interval, StrOptions, fit_context
 
@@ -112,7 +113,7 @@ class SparseAR(LinearAutoRegressor):
         """
         if y is None:
             series = self._fit_series_input(X)
-            check_magnitude(series, "X")
+            check_magnitude(series, "X", AR_HINT)
             check_length(series.size, self.order)
             mean = self._centre(series)
             with numba_threads(self.n_jobs):

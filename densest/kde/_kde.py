@@ -19,6 +19,7 @@ from densest.kde._engine import (
     reference_tiles,
 )
 from densest.kde.regimes import gaussian_regimes
+from densest.utils._numeric import check_magnitude
 from densest.utils.validation import (
     Interval,
     StrOptions,
@@ -167,6 +168,7 @@ default="auto"
             raise ValueError("sample_weight must contain at least one positive weight.")
         keep = w > 0
         X, w = X[keep], w[keep] / w.max()
+        check_magnitude(X - X.mean(axis=0, dtype=np.float64), "X (centred)", bw.SCALE_HINT)
         self.location_ = np.average(X, axis=0, weights=w).astype(np.float64)
         self.scaling_, self.log_det_scaling_ = self._scaling(X, w)
         Z = self._standardised(X)

@@ -40,9 +40,11 @@ from densest.kde._engine import (
     one_blas_thread,
 )
 from densest.kde.regimes import gaussian_regimes
+from densest.utils._numeric import check_magnitude
 from densest.utils.validation import check_n_samples
 
 MAX_QUERIES = 2000
+SCALE_HINT = "the KDE of c X is that of X with log-densities shifted by -d log c"
 
 
 def _weights(X, sample_weight):
@@ -69,6 +71,7 @@ def _check(X, sample_weight):
         )
     if not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X)):
         raise ValueError("X must be numeric and finite: it contains NaN, infinity or non-numbers.")
+    check_magnitude(X - X.mean(axis=0, dtype=np.float64), "X (centred)", SCALE_HINT)
     return X, _weights(X, sample_weight)
 
 

@@ -95,12 +95,16 @@ def gaussian_regimes(n_samples, variances):
         raise ValueError(f"n_samples must be > 1, got {n_samples}.")
     d = variances.size
     alpha = math.log(n_samples) / d
-    beta = _beta_g(alpha, variances)
-    h_g = math.sqrt(0.5 / beta)
-    u = 1.0 / (1.0 + 2.0 * beta * variances)
-    h_opt_sq = float(np.mean(variances * (u + u * u)))
-    kl_min = 0.5 * math.log(h_opt_sq) - 0.5 * float(np.mean(np.log(variances))) + alpha
-    return GaussianRegimes(alpha, h_g, math.sqrt(2.0) * h_g, math.sqrt(h_opt_sq), kl_min)
+    # In units where the variances' geometric mean is 1 (the thresholds scale with
+    # it), so that data of any scale keep the root's bracket.
+    unit = math.exp(float(np.mean(np.log(variances))))
+    v = variances / unit
+    beta = _beta_g(alpha, v)
+    u = 1.0 / (1.0 + 2.0 * beta * v)
+    h_opt_sq = float(np.mean(v * (u + u * u)))
+    kl_min = 0.5 * math.log(h_opt_sq) - 0.5 * float(np.mean(np.log(v))) + alpha
+    h_g = math.sqrt(0.5 * unit / beta)
+    return GaussianRegimes(alpha, h_g, math.sqrt(2.0) * h_g, math.sqrt(h_opt_sq * unit), kl_min)
 
 
 def gaussian_kl_per_dim(bandwidth, n_samples, variances):

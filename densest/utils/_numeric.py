@@ -34,3 +34,42 @@ def feature_std(X):
         return np.zeros(X.shape[1])
     exponent = math.frexp(top)[1]
     return np.ldexp(np.sqrt(np.mean(np.ldexp(centred, -exponent) ** 2, axis=0)), exponent)
+
+
+# Squares and sums of squares of values beyond this (or of a spread below its
+# inverse) leave the float64 range: fits would return NaN or infinities, or take
+# data at a tiny scale for constant data.
+MAX_MAGNITUDE = 1e140
+
+
+def check_magnitude(values, name, hint):
+    """Raise a clear ValueError when finite values are too large, or vary too little,
+    for float64 sums of squares.
+
+    Parameters
+    ----------
+    values : ndarray
+        The values (NaN and inf are ignored: other checks handle them).
+    name : str
+        Their name in the message.
+    hint : str
+        Why rescaling is harmless, for the message.
+
+    Examples
+    --------
+    >>> check_magnitude(np.array([1.0, 2.0]), "y", "")
+    >>> check_magnitude(np.array([1e150, 2.0]), "y", "units do not matter")
+    Traceback (most recent call last):
+    ...
+    ValueError: y has values up to 1e+150 in absolute value, spread over 1e+150: ...
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return
+    top, spread = np.abs(finite).max(), np.ptp(finite)
+    if top > MAX_MAGNITUDE or 0.0 < spread < 1.0 / MAX_MAGNITUDE:
+        raise ValueError(
+            f"{name} has values up to {top:.3g} in absolute value, spread over {spread:.3g}: sums of "
+            f"squares leave the float64 range beyond {MAX_MAGNITUDE:.0e} or below a spread of "
+            f"{1.0 / MAX_MAGNITUDE:.0e}; rescale it ({hint})."
+        )

@@ -56,6 +56,23 @@ def test_scale_equivariance_of_the_rules(data, rule, c, scale):
                                rtol=1e-7, atol=1e-6)  # fmt: skip
 
 
+@pytest.mark.parametrize("rule", RULES + ["gauss-kl"])
+@pytest.mark.parametrize("scale", ["none", "whiten"])
+def test_scale_equivariance_far_from_unit_scale(rule, scale, rng):
+    # Data near 1e-120 or 1e120 (squares near 1e+-240) still fit; the KL rule's
+    # root search once left its bracket there. Beyond 1e140 fit refuses clearly.
+    X = rng.standard_normal((60, 3))
+    Q = X[:5] * 0.9
+    a = KernelDensity(bandwidth=rule, scale=scale).fit(X)
+    for c in (1e-120, 1e120):
+        b = KernelDensity(bandwidth=rule, scale=scale).fit(c * X)
+        np.testing.assert_allclose(b.score_samples(c * Q), a.score_samples(Q) - 3 * math.log(c),
+                                   rtol=1e-9, atol=1e-8)  # fmt: skip
+    for c in (1e-200, 1e200):
+        with pytest.raises(ValueError, match="rescale it"):
+            KernelDensity(bandwidth=rule, scale=scale).fit(c * X)
+
+
 @given(datasets(), st.integers(1, 50))
 def test_blocking_and_subset_invariance(data, block_size):
     X, rng = data
