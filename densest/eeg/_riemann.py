@@ -253,6 +253,13 @@ def _check_matrices(X):
         raise ValueError(f"X must be a non-empty stack of square matrices (n_matrices, n, n); got shape {X.shape}.")
     if not np.all(np.isfinite(X)):
         raise ValueError("X contains NaN or infinity.")
+    # Rounding leaves covariances asymmetric by ~1e-16 of their entries; symmetrise
+    # that, but refuse matrices that are not symmetric (Cholesky reads one triangle).
+    asymmetry = np.abs(X - X.transpose(0, 2, 1)).max(axis=(1, 2))
+    bad = np.flatnonzero(asymmetry > 1e-8 * np.abs(X).max(axis=(1, 2)))
+    if bad.size:
+        raise ValueError(f"X[{bad[0]}] is not symmetric (|X - X^T| up to {asymmetry[bad[0]]:.3g}); "
+                         "the Riemannian mean needs SPD matrices.")  # fmt: skip
     return _symmetric(X)
 
 

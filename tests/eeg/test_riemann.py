@@ -118,6 +118,7 @@ def test_tangent_space_pipeline_equals_pyriemanns_own_mean():
         (np.ones((2, 3, 4)), {}, "stack of square"),
         (np.full((2, 2, 2), np.nan), {}, "NaN"),
         (np.array([np.eye(2), np.diag([1.0, -1.0])]), {}, r"X\[1\] is not positive definite"),
+        (np.array([np.eye(2), [[2.0, 1.0], [0.0, 2.0]]]), {}, r"X\[1\] is not symmetric"),
         (np.array([np.eye(2)] * 2, dtype=complex), {}, "real numbers"),
         (np.array([np.eye(2)] * 2), {"sample_weight": [1.0, -1.0]}, "sample_weight"),
         (np.array([np.eye(2)] * 2), {"sample_weight": [1.0]}, "sample_weight"),
@@ -153,3 +154,11 @@ def test_mean_and_log_map_equal_pyriemanns_tangent_space(maxiter):
         mean, logs = mean_and_log_map(X, maxiter=maxiter)
         np.testing.assert_allclose(mean, riemann_mean(X, maxiter=maxiter), rtol=1e-12)
     np.testing.assert_allclose(logs, log_map_riemann(X, mean), atol=1e-10)
+
+
+def test_rounding_asymmetry_is_symmetrised():
+    # Covariances from floating-point products are symmetric only up to rounding.
+    A = np.array([[2.0, 0.5], [0.5, 1.0]])
+    B = A.copy()
+    B[0, 1] += 1e-14
+    np.testing.assert_allclose(riemann_mean(np.array([A, B])), A, rtol=1e-12)
