@@ -168,7 +168,7 @@ default="auto"
             raise ValueError("sample_weight must contain at least one positive weight.")
         keep = w > 0
         X, w = X[keep], w[keep] / w.max()
-        check_magnitude(X - X.mean(axis=0, dtype=np.float64), "X (centred)", bw.SCALE_HINT)
+        check_magnitude(X, "X (centred)", bw.SCALE_HINT, centred=True)
         self.location_ = np.average(X, axis=0, weights=w).astype(np.float64)
         self.scaling_, self.log_det_scaling_ = self._scaling(X, w)
         Z = self._standardised(X)

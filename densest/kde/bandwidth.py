@@ -71,7 +71,7 @@ def _check(X, sample_weight):
         )
     if not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X)):
         raise ValueError("X must be numeric and finite: it contains NaN, infinity or non-numbers.")
-    check_magnitude(X - X.mean(axis=0, dtype=np.float64), "X (centred)", SCALE_HINT)
+    check_magnitude(X, "X (centred)", SCALE_HINT, centred=True)
     return X, _weights(X, sample_weight)
 
 

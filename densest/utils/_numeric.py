@@ -42,7 +42,7 @@ def feature_std(X):
 MAX_MAGNITUDE = 1e140
 
 
-def check_magnitude(values, name, hint):
+def check_magnitude(values, name, hint, centred=False):
     """Raise a clear ValueError when finite values are too large, or vary too little,
     for float64 sums of squares.
 
@@ -54,6 +54,9 @@ def check_magnitude(values, name, hint):
         Their name in the message.
     hint : str
         Why rescaling is harmless, for the message.
+    centred : bool, default=False
+        Check the columns of a finite 2-D array less their means (found from
+        column extremes, without a copy of the array).
 
     Examples
     --------
@@ -63,10 +66,16 @@ def check_magnitude(values, name, hint):
     ...
     ValueError: y has values up to 1e+150 in absolute value, spread over 1e+150: ...
     """
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return
-    top, spread = np.abs(finite).max(), np.ptp(finite)
+    if centred:
+        mean = values.mean(axis=0, dtype=np.float64)
+        hi, lo = values.max(axis=0) - mean, values.min(axis=0) - mean
+        top = max(np.abs(hi).max(initial=0.0), np.abs(lo).max(initial=0.0))
+        spread = hi.max(initial=0.0) - lo.min(initial=0.0)
+    else:
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return
+        top, spread = np.abs(finite).max(), np.ptp(finite)
     if top > MAX_MAGNITUDE or 0.0 < spread < 1.0 / MAX_MAGNITUDE:
         raise ValueError(
             f"{name} has values up to {top:.3g} in absolute value, spread over {spread:.3g}: sums of "
