@@ -4,6 +4,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from densest.utils import import_optional
+from densest.utils.validation import check_is_fitted
 
 
 def score_samples_dask(estimator, X):
@@ -35,6 +36,7 @@ def score_samples_dask(estimator, X):
     >>> bool(np.allclose(lazy.compute(), kde.score_samples(X)))
     True
     """
+    check_is_fitted(estimator)  # now, not when the graph is computed
     da = import_optional("dask.array", "dask")
     X = da.asarray(X)
     if X.ndim != 2:
@@ -80,5 +82,7 @@ def combine_partial_log_densities(log_densities, weights):
         raise ValueError("log_densities must be (n_parts, n_samples) and weights (n_parts,).")
     if np.any(weights <= 0) or not np.all(np.isfinite(weights)):
         raise ValueError("weights must be positive and finite.")
+    if np.isnan(log_densities).any() or np.isposinf(log_densities).any():
+        raise ValueError("log_densities must be finite or -inf (a zero density); they contain NaN or +inf.")
     log_w = np.log(weights)
     return logsumexp(log_densities + log_w[:, None], axis=0) - logsumexp(log_w)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 from scipy.special import logsumexp
+from sklearn.exceptions import NotFittedError
 
 from densest.kde import KernelDensity, bandwidth, regimes, score_samples_dask
 
@@ -297,6 +298,18 @@ def test_score_samples_dask_in_process_cluster(rng):
             np.testing.assert_allclose(lazy.compute(), kde.score_samples(Q), rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="2-D"):
         score_samples_dask(kde, da.ones(5))
+    with pytest.raises(NotFittedError):  # at once, not when the graph is computed
+        score_samples_dask(KernelDensity(), da.from_array(Q))
+
+
+def test_combining_parts_rejects_nan_and_keeps_zero_densities():
+    from densest.kde import combine_partial_log_densities
+
+    out = combine_partial_log_densities([[-np.inf, 0.0], [-np.inf, -1.0]], [1, 2])
+    assert out[0] == -np.inf and np.isfinite(out[1])
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match="NaN or \\+inf"):
+            combine_partial_log_densities([[bad, 0.0], [0.0, -1.0]], [1, 2])
 
 
 @pytest.mark.parametrize("rule", ["nn", "scott", "silverman", "gauss-kl", "loo", "auto"])
