@@ -519,10 +519,11 @@ def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_qu
     if not np.isfinite(ll[best]):
         raise ValueError("The leave-one-out likelihood is -inf for every bandwidth tried.")
     if best in (0, len(grid) - 1):
-        why = "repeated points make it grow without bound as h -> 0" if best else "is the data's scale extreme?"
-        warnings.warn(f"The leave-one-out likelihood still rises at the {'smallest' if best else 'largest'} "
-                      f"bandwidth of the last of {_MAX_GRID_MOVES} grids, {grid[best]:.3g}: it has "
-                      f"no maximum there ({why}).", UserWarning, stacklevel=2)  # fmt: skip
+        end, why = ("smallest", "repeated points make it grow without bound as h -> 0") if best else \
+            ("largest", "is the data's scale extreme?")
+        warnings.warn(f"The leave-one-out likelihood still rises at the {end} bandwidth of the last of "
+                      f"{_MAX_GRID_MOVES} grids, {grid[best]:.3g}: it has no maximum there ({why}).",
+                      UserWarning, stacklevel=2)  # fmt: skip
         return float(grid[best])
     if not np.all(np.isfinite(ll[best - 1:best + 2])):
         return float(grid[best])

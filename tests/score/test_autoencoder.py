@@ -172,9 +172,10 @@ def test_data_near_the_float64_limits_fit_as_rescaled_data():
     # In units scaled by c the score scales by 1/c and reconstructions by c. The
     # features' spread once underflowed to zero at 1e-200 ("constant").
     X = mixture(300, np.random.default_rng(5))
-    base = ScoreAutoEncoder(parameterization="energy", max_iter=20, device="cpu", random_state=0).fit(X)
+    params = {"parameterization": "energy", "max_iter": 20, "device": "cpu", "random_state": 0}
+    base = ScoreAutoEncoder(**params).fit(X)
     for c in (1e-200, 1e200):
-        model = ScoreAutoEncoder(parameterization="energy", max_iter=20, device="cpu", random_state=0).fit(X * c)
+        model = ScoreAutoEncoder(**params).fit(X * c)
         np.testing.assert_allclose(model.score_function(X[:5] * c) * c, base.score_function(X[:5]), rtol=1e-9)
         np.testing.assert_allclose(model.reconstruct(X[:5] * c) / c, base.reconstruct(X[:5]), rtol=1e-9)
         np.testing.assert_allclose(model.score_samples(X[:5] * c), base.score_samples(X[:5]) - 2 * np.log(c),
