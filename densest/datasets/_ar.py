@@ -120,4 +120,7 @@ def make_ar_process(coef, n_samples=1000, *, noise=1.0, intercept=0.0, burn_in=N
     rng = check_random_state(random_state)
     shocks = intercept + noise * rng.standard_normal(n_samples + burn_in)
     y = signal.lfilter([1.0], np.concatenate([[1.0], -coef]), shocks)
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"The simulated series overflows float64 within {n_samples + burn_in} steps: "
+                         "coef is far from stationary; use stationary coefficients or fewer samples.")  # fmt: skip
     return y[burn_in:]

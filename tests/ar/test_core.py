@@ -145,3 +145,10 @@ def test_least_squares_recovers_the_generating_coefficients(seed):
     estimate, _, sigma2, _ = fit(y, 5, "c")
     np.testing.assert_allclose(estimate, coef, atol=0.05)
     assert sigma2 == pytest.approx(1.0, abs=0.05)
+
+
+def test_simulating_an_explosive_process_fails_clearly():
+    # A non-stationary AR is allowed (it grows) until it overflows float64.
+    assert np.isfinite(make_ar_process([1.01], 500, random_state=0)).all()
+    with pytest.raises(ValueError, match="overflows float64"):
+        make_ar_process([1.5], 5000, random_state=0)
