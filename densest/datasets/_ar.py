@@ -25,6 +25,8 @@ def is_stationary(coef):
     (True, False, True)
     """
     coef = np.asarray(coef, dtype=np.float64)
+    if coef.ndim > 1 or not np.all(np.isfinite(coef)):
+        raise ValueError("coef must be a finite 1-D array of AR coefficients.")
     if coef.size == 0:
         return True
     # Companion-matrix eigenvalues are the inverse roots of the AR polynomial.
