@@ -24,7 +24,7 @@ def is_stationary(coef):
     >>> is_stationary([0.5]), is_stationary([1.0]), is_stationary([0.2, 0.3, -0.5])
     (True, False, True)
     """
-    coef = np.asarray(coef, dtype=np.float64)
+    coef = np.atleast_1d(np.asarray(coef, dtype=np.float64))
     if coef.ndim > 1 or not np.all(np.isfinite(coef)):
         raise ValueError("coef must be a finite 1-D array of AR coefficients.")
     if coef.size == 0:
