@@ -199,6 +199,12 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
             chunk = torch.as_tensor(Z[start : start + CHUNK], dtype=torch.float32, device=self.device_)
             with torch.no_grad():
                 out[start : start + CHUNK] = func(chunk).reshape(len(chunk), width).double().cpu().numpy()
+        bad = np.isnan(out).any(axis=1)
+        if bad.any():
+            raise ValueError(
+                f"The network gives NaN at {int(bad.sum())} row(s), whose standardised values reach "
+                f"{np.abs(Z[bad]).max():.3g}: too far from the training data for its float32 arithmetic."
+            )
         return out
 
     def score_function(self, X):
@@ -386,6 +392,10 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
                 generator=generator, energy=net.energy_of if _is_energy(self) else None, n_path=int(n_path),
             )  # fmt: skip
         X = self.mean_ + self.scale_ * z.double().cpu().numpy()
+        if not np.isfinite(X).all():
+            hint = " or method='mala' (corrected by Metropolis-Hastings)" if method == "langevin" else ""
+            raise ValueError(f"The {method!r} chains diverged (non-finite samples): use a smaller "
+                             f"step_size{hint}.")  # fmt: skip
         return (X, acceptance) if return_acceptance else X
 
     def __getstate__(self):

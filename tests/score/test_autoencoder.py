@@ -182,6 +182,23 @@ def test_data_near_the_float64_limits_fit_as_rescaled_data():
                                    rtol=1e-9)  # fmt: skip
 
 
+def test_a_query_beyond_float32_gets_a_clear_error_not_nan():
+    X = mixture(300, np.random.default_rng(6))
+    model = ScoreAutoEncoder(parameterization="energy", max_iter=5, device="cpu", random_state=0).fit(X)
+    far = np.array([[1e40, 0.0]])
+    for method in (model.score_function, model.score_samples):
+        with pytest.raises(ValueError, match="float32"):
+            method(far)
+    assert np.isfinite(model.score_function(np.array([[1e6, 0.0]]))).all()
+
+
+def test_diverging_langevin_chains_raise():
+    X = mixture(300, np.random.default_rng(6))
+    model = ScoreAutoEncoder(max_iter=5, device="cpu", random_state=0).fit(X)
+    with pytest.raises(ValueError, match="diverged"):
+        model.sample(3, method="langevin", n_steps=50, step_size=1e10, random_state=0)
+
+
 def test_pickle_loads_on_cpu_and_predicts_the_same():
     X = mixture(500, np.random.default_rng(8))
     model = ScoreAutoEncoder(parameterization="energy", max_iter=20, device="cpu", random_state=0).fit(X)
