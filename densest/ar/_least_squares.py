@@ -37,10 +37,11 @@ def check_series(y, name="y"):
     return y
 
 
-def check_length(n, order):
-    """Raise a clear error when a series of ``n`` values is too short for ``order`` lags."""
-    if n < order + 2:
-        raise ValueError(f"The series has {n} values; order {order} needs at least {order + 2}.")
+def check_length(n, order, n_windows=2):
+    """Raise a clear error when a series of ``n`` values has fewer than ``n_windows``
+    windows of ``order`` lags and a target."""
+    if n < order + n_windows:
+        raise ValueError(f"The series has {n} values; order {order} needs at least {order + n_windows}.")
 
 
 def first_lags(X, order):

@@ -48,8 +48,7 @@ def lag_matrix(y, order):
     if y.ndim != 1 or isinstance(order, bool) or not isinstance(order, Integral) or order < 1:
         raise ValueError(f"lag_matrix needs a 1-D series and a positive integer order, got shape "
                          f"{y.shape} and order {order!r}.")  # fmt: skip
-    if y.size < order + 1:
-        raise ValueError(f"The series has {y.size} values; order {order} needs at least {order + 1}.")
+    check_length(y.size, order, n_windows=1)
     windows = np.lib.stride_tricks.sliding_window_view(y, order + 1)
     lags, targets = windows[:, :order][:, ::-1], windows[:, order]
     complete = np.isfinite(windows).all(axis=1)
