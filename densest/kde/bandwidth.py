@@ -94,6 +94,8 @@ def effective_n(sample_weight):
     5.0
     """
     w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim != 1 or not np.all(np.isfinite(w) & (w >= 0)) or not np.any(w > 0):
+        raise ValueError("sample_weight must be a 1-D array of finite non-negative weights, one positive.")
     w = w / w.max()  # scale-free; unscaled, the squares of tiny or huge weights leave the float64 range
     return float(w.sum() ** 2 / np.dot(w, w))
 

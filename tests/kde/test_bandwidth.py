@@ -231,6 +231,12 @@ def test_rules_reject_a_bad_max_queries(bad, rng):
         bandwidth.loo_log_likelihood(X, [1.0], max_queries=bad)
 
 
+@pytest.mark.parametrize("bad", [[], [0.0, 0.0], [1.0, np.nan], [1.0, -1.0], [[1.0, 2.0]]])
+def test_effective_n_rejects_bad_weights(bad):
+    with pytest.raises(ValueError, match="finite non-negative weights"):
+        bandwidth.effective_n(bad)
+
+
 def test_regime_values_match_the_derivation():
     # alpha = 0.1: u* = 0.6527 solves u^2 - u - log u = 0.2
     r = regimes.gaussian_regimes(math.exp(10.0), np.ones(100))
