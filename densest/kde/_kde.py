@@ -183,7 +183,13 @@ default="auto"
         with one_blas_thread():  # as in _standardised: fit is often followed by scoring
             self.n_effective_ = bw.effective_n(w)
             inv = linalg.inv(self.scaling_)
-            self.kernel_covariance_ = self.bandwidth_**2 * (inv.T @ inv)
+            with np.errstate(over="ignore"):
+                self.kernel_covariance_ = (self.bandwidth_ * inv.T) @ (self.bandwidth_ * inv)
+        if not np.all(np.isfinite(self.kernel_covariance_)):
+            raise ValueError(
+                f"bandwidth_ = {self.bandwidth_:.3g} is too large for data on this scale: the "
+                "kernel covariance overflows float64."
+            )
         return self
 
     def _scaling(self, X, w):
@@ -226,9 +232,9 @@ default="auto"
             h = self.bandwidth(Z, w)
         else:
             h = self.bandwidth
-        if not (isinstance(h, Real) and math.isfinite(h) and h > 0):
+        if not isinstance(h, Real):
             raise ValueError(f"The bandwidth must be a positive finite number, got {h!r}.")
-        return float(h)
+        return float(bw.check_bandwidths(h, "The bandwidth")[0])
 
     def _transform(self, X):
         check_is_fitted(self)

@@ -45,6 +45,48 @@ from densest.utils.validation import check_n_samples
 
 MAX_QUERIES = 2000
 SCALE_HINT = "the KDE of c X is that of X with log-densities shifted by -d log c"
+# Bandwidths (in the units of the scaled data) beyond these make h^2 or 1 / (2 h^2)
+# leave the float64 range.
+MIN_BANDWIDTH, MAX_BANDWIDTH = 1e-150, 1e150
+
+
+def check_bandwidths(bandwidths, name="bandwidths"):
+    """Bandwidths as a float64 array, or a clear ValueError.
+
+    Parameters
+    ----------
+    bandwidths : float or array-like
+        Bandwidths in the units of the (scaled) data.
+    name : str, default="bandwidths"
+        Their name in the message.
+
+    Returns
+    -------
+    bandwidths : ndarray of shape (k,)
+        Positive, finite and within [MIN_BANDWIDTH, MAX_BANDWIDTH], where ``h^2``
+        and ``1 / (2 h^2)`` stay in the float64 range.
+
+    Examples
+    --------
+    >>> check_bandwidths([0.5, 2])
+    array([0.5, 2. ])
+    >>> check_bandwidths(1e-300)
+    Traceback (most recent call last):
+    ...
+    ValueError: bandwidths must lie in [1e-150, 1e+150] ...
+    """
+    values = np.asarray(bandwidths, dtype=np.float64).ravel()
+    if values.size == 0:
+        raise ValueError(f"{name} must not be empty.")
+    if not np.all(np.isfinite(values) & (values > 0)):
+        raise ValueError(f"{name} must be positive finite, got {bandwidths!r}.")
+    if np.any(values < MIN_BANDWIDTH) or np.any(values > MAX_BANDWIDTH):
+        raise ValueError(
+            f"{name} must lie in [{MIN_BANDWIDTH:.0e}, {MAX_BANDWIDTH:.0e}] in the units of the "
+            f"scaled data, where h^2 and 1 / (2 h^2) stay in the float64 range; got "
+            f"{bandwidths!r}. Choose another bandwidth or rescale the data ({SCALE_HINT})."
+        )
+    return values
 
 
 def _weights(X, sample_weight):
@@ -367,8 +409,7 @@ def chain_grid(h_max, n_grid=30, n_chains=3):
     >>> np.round(grid, 3)
     array([1.   , 0.816, 0.707, 0.577, 0.5  , 0.408])
     """
-    if not (np.isfinite(h_max) and h_max > 0):
-        raise ValueError(f"h_max must be a positive finite bandwidth, got {h_max!r}.")
+    check_bandwidths(h_max, "h_max")
     if int(n_chains) != n_chains or n_chains < 1 or int(n_grid) != n_grid or n_grid < 1:
         raise ValueError(f"n_grid and n_chains must be positive integers, got {n_grid!r}, {n_chains!r}.")
     if n_grid % n_chains or n_grid // n_chains > MAX_CHAIN_LEVELS:
@@ -439,9 +480,7 @@ def loo_log_likelihood(X, bandwidths, sample_weight=None, *, kernel="gaussian",
     1
     """
     X, w = _check(X, sample_weight)
-    bandwidths = np.asarray(bandwidths, dtype=np.float64).ravel()
-    if bandwidths.size == 0 or not np.all(np.isfinite(bandwidths) & (bandwidths > 0)):
-        raise ValueError(f"bandwidths must be a non-empty list of positive finite numbers, got {bandwidths}.")
+    bandwidths = check_bandwidths(bandwidths)
     Y, ysq = _prepare(X)
     index = query_subset(Y, max_queries)
     Q = np.ascontiguousarray(Y[index])

@@ -139,17 +139,35 @@ def test_chain_detection():
     assert bandwidth._as_chains(grid * (1 + 1e-9 * np.arange(12))) is None
     with pytest.raises(ValueError, match="multiple of n_chains"):
         bandwidth.chain_grid(1.0, n_grid=10, n_chains=3)
-    for h_max in (-1.0, 0.0, np.nan, np.inf):
+    for h_max in (-1.0, 0.0, np.nan, np.inf, 1e-300, 1e300):
         with pytest.raises(ValueError, match="h_max"):
             bandwidth.chain_grid(h_max)
     with pytest.raises(ValueError, match="positive integers"):
         bandwidth.chain_grid(1.0, n_grid=30, n_chains=0)
 
 
-@pytest.mark.parametrize("bad", [[-1.0], [0.0], [np.nan], [np.inf], []])
-def test_loo_rejects_bad_bandwidths(bad, rng):
-    with pytest.raises(ValueError, match="positive finite"):
+@pytest.mark.parametrize("bad, match", [([-1.0], "positive finite"), ([0.0], "positive finite"),
+                                        ([np.nan], "positive finite"), ([np.inf], "positive finite"),
+                                        ([], "empty"), ([1e-300], "float64 range"),
+                                        ([0.5, 1e200], "float64 range")])  # fmt: skip
+def test_loo_rejects_bad_bandwidths(bad, match, rng):
+    # 1e-300 made 1 / (2 h^2) overflow (-inf log-likelihoods and warnings), 1e200 made h^2 overflow
+    with pytest.raises(ValueError, match=match):
         bandwidth.loo_log_likelihood(rng.standard_normal((30, 2)), bad)
+
+
+def test_bandwidth_range_ends_are_exact(rng):
+    # At h = 1e-150 only a point's own term counts; at 1e150 every kernel value is 1.
+    X = rng.standard_normal((20, 3))
+    for h in (bandwidth.MIN_BANDWIDTH, bandwidth.MAX_BANDWIDTH):
+        ll = bandwidth.loo_log_likelihood(X, [h])
+        assert np.isfinite(ll).all()
+    kde = KernelDensity(bandwidth=bandwidth.MIN_BANDWIDTH).fit(X)
+    expected = -np.log(20) - 1.5 * np.log(2 * np.pi * bandwidth.MIN_BANDWIDTH**2)
+    np.testing.assert_allclose(kde.score_samples(X), expected, rtol=1e-13)
+    kde = KernelDensity(bandwidth=bandwidth.MAX_BANDWIDTH).fit(X)
+    expected = -1.5 * np.log(2 * np.pi * bandwidth.MAX_BANDWIDTH**2)
+    np.testing.assert_allclose(kde.score_samples(X), expected, rtol=1e-13)
 
 
 @pytest.mark.parametrize("rule", sorted(bandwidth.RULES) + ["loo_log_likelihood"])

@@ -147,7 +147,8 @@ def test_block_size_and_threads_do_not_change_results(rng):
     X = rng.standard_normal((1000, 7))
     Q = rng.standard_normal((333, 7))
     base = KernelDensity(bandwidth=0.5).fit(X).score_samples(Q)
-    for block_size in (1, 5, 64, 4096):
+    # 10**9: tiles are capped at the data's size (it allocated 4e9-row tiles: MemoryError)
+    for block_size in (1, 5, 64, 4096, 10**9):
         for n_jobs in (1, 2, -1):
             kde = KernelDensity(bandwidth=0.5, block_size=block_size, n_jobs=n_jobs).fit(X)
             np.testing.assert_allclose(kde.score_samples(Q), base, rtol=0, atol=1e-12)
@@ -268,6 +269,13 @@ def test_bad_callable_bandwidth_and_weights(rng):
     X = rng.standard_normal((30, 2))
     with pytest.raises(ValueError, match="positive finite"):
         KernelDensity(bandwidth=lambda Z, w: -1.0).fit(X)
+    # beyond 1e+-150, h^2 or 1 / (2 h^2) left the float64 range: -inf log-densities where the
+    # exact value is finite (1e-300), or an OverflowError (1e300)
+    for h in (1e-300, 1e300, lambda Z, w: 1e-200):
+        with pytest.raises(ValueError, match="float64 range"):
+            KernelDensity(bandwidth=h).fit(X)
+    with pytest.raises(ValueError, match="kernel covariance overflows"):
+        KernelDensity(bandwidth=1e150, scale="standardize").fit(X * 1e10)
     with pytest.raises(ValueError, match="non-zero|positive weight"):
         KernelDensity().fit(X, sample_weight=np.zeros(30))
     with pytest.raises(ValueError, match="(?i)negative"):
