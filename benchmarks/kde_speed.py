@@ -117,7 +117,7 @@ def tile_gemm_time(X, Q, repeats):
         return total
 
     with numba_threads(-1) as n_threads, one_blas_thread():
-        q_block, t_block = tile_sizes(len(Q), X.shape[1], n_threads, "auto")
+        q_block, t_block = tile_sizes(len(Q), len(X), X.shape[1], n_threads, "auto")
         products(Q[:q_block], X[:t_block], q_block, t_block)
         return best_of(repeats, products, Q, X, q_block, t_block)[0]
 

@@ -70,20 +70,20 @@ def log_kernel_norm(kernel, d, h):
 DIRECT_MAX_D = 8
 
 
-def tile_sizes(m, d, n_threads, block_size):
-    """(query rows, reference rows) per tile.
+def tile_sizes(m, n, d, n_threads, block_size):
+    """(query rows, reference rows) per tile, for m queries and n reference points.
 
     ``block_size="auto"`` picks tiles measured fastest on a 2-core machine (the
     tile stays in cache while its fused pass runs); an int sets the query rows and
     the reference tile is four times longer. Query tiles shrink so every thread
-    has work.
+    has work, and no tile is longer than the reference set.
     """
     if block_size == "auto":
         q_block, t_block = (64, 256) if d <= DIRECT_MAX_D else (512, 256)
     else:
         q_block, t_block = int(block_size), 4 * int(block_size)
     per_thread = -(-m // max(n_threads, 1))
-    return max(1, min(q_block, per_thread)), t_block
+    return max(1, min(q_block, per_thread)), max(1, min(t_block, n))
 
 
 def spatial_order(X, leaf):
@@ -161,7 +161,7 @@ def _settings(d, direct, prune):
 def reference_tiles(Y, ysq, logw, block_size="auto", direct=None, prune=None):
     """:class:`ReferenceTiles` as :func:`log_sum_exp_terms` builds them for these settings."""
     d = Y.shape[1]
-    t_block = tile_sizes(1, d, 1, block_size)[1]
+    t_block = tile_sizes(1, Y.shape[0], d, 1, block_size)[1]
     return ReferenceTiles(Y, ysq, logw, t_block, _settings(d, direct, prune)[1])
 
 
@@ -263,7 +263,7 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
     S2 = np.empty((m, k))
     direct, prune = _settings(d, direct, prune)
     with numba_threads(n_jobs) as n_threads, one_blas_thread():
-        q_block, t_block = tile_sizes(m, d, n_threads, block_size)
+        q_block, t_block = tile_sizes(m, Y.shape[0], d, n_threads, block_size)
         if tiles is None or (tiles.t_block, tiles.prune) != (t_block, prune):
             tiles = ReferenceTiles(Y, ysq, logw, t_block, prune)
         order, Q, qsq = _arrange_queries(Q, q_block, prune)
@@ -302,7 +302,7 @@ def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size=
         self_index = np.full(m, -1, dtype=np.int64)
     out = np.empty(m)
     with numba_threads(n_jobs) as n_threads, one_blas_thread():
-        q_block, t_block = tile_sizes(m, d, n_threads, block_size)
+        q_block, t_block = tile_sizes(m, Y.shape[0], d, n_threads, block_size)
         func = kern.nearest_sq_parallel if n_threads > 1 else kern.nearest_sq_serial
         func(Q, qsq, Y, ysq, self_index, q_block, t_block, out)
     return out
@@ -360,7 +360,7 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
     dref = np.empty(m)
     S = np.empty((m, len(c_bases), int(n_levels)))
     with numba_threads(n_jobs) as n_threads, one_blas_thread():
-        q_block, t_block = tile_sizes(m, d, n_threads, block_size)
+        q_block, t_block = tile_sizes(m, Y.shape[0], d, n_threads, block_size)
         func = kern.chain_sums_parallel if n_threads > 1 else kern.chain_sums_serial
         direct, prune = _settings(d, None, prune)
         tiles = ReferenceTiles(Y, ysq, log_weights - top, t_block, prune)
