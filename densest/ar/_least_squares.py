@@ -23,8 +23,12 @@ AR_HINT = "the AR coefficients do not depend on the scale"
 
 
 def check_series(y, name="y"):
-    """A 1-D float64 copy of a series; NaN (missing) allowed, inf not."""
-    y = np.asarray(y)
+    """A 1-D float64 copy of a series; NaN (missing) allowed, inf not.
+
+    Object arrays of numbers and pandas series with missing values (``pd.NA``)
+    are read as floats, as scikit-learn's ``check_array`` does.
+    """
+    y = np.asarray(_as_floats(y))
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -34,6 +38,19 @@ def check_series(y, name="y"):
     y = np.array(y, dtype=np.float64)
     if np.isinf(y).any():
         raise ValueError(f"{name} contains inf; only NaN (a missing value) is allowed.")
+    return y
+
+
+def _as_floats(y):
+    """y as float64 values when it holds numbers in an object or pandas extension
+    dtype (missing values as NaN); otherwise y unchanged, for the checks to name."""
+    try:
+        if hasattr(y, "to_numpy") and not isinstance(y, np.ndarray):
+            return y.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.asarray(y).dtype.kind == "O":
+            return np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
     return y
 
 

@@ -210,3 +210,25 @@ def test_scale_does_not_change_the_coefficients_and_extreme_scales_are_refused(e
         lags, targets = np.lib.stride_tricks.sliding_window_view(y, 3)[:, 1::-1], y[2:]
         with pytest.raises(ValueError, match="rescale it"):
             clone(estimator).fit(lags * factor, targets * factor)
+
+
+@pytest.mark.parametrize("Estimator", ["LeastSquaresAR", "SparseAR"])
+def test_object_and_pandas_nullable_series_read_as_floats(Estimator):
+    # They raised "must be numeric"; scikit-learn's check_array reads both as floats,
+    # and pd.NA is a missing value like NaN.
+    pd = pytest.importorskip("pandas")
+    import densest.ar
+
+    make = getattr(densest.ar, Estimator)
+    y = make_ar_process([0.5, -0.3], 300, random_state=0)
+    y_nan = y.copy()
+    y_nan[10] = np.nan
+    with_na = pd.Series(y_nan).astype("Float64")
+    assert with_na.isna().sum() == 1
+    expected = make(order=2).fit(y_nan).coef_
+    np.testing.assert_array_equal(make(order=2).fit(with_na).coef_, expected)
+    np.testing.assert_array_equal(make(order=2).fit(y.astype(object)).coef_, make(order=2).fit(y).coef_)
+    model = make(order=2).fit(y)
+    np.testing.assert_array_equal(model.predict(with_na), model.predict(y_nan))
+    with pytest.raises(ValueError, match="numeric"):
+        make(order=2).fit(np.array([1.0, "x"] * 20, dtype=object))
