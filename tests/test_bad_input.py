@@ -109,3 +109,13 @@ def test_nothing_passed_is_mutated_and_lists_work(estimator):
         np.testing.assert_array_equal(X, X_before)
         np.testing.assert_allclose(getattr(list_est, method)(X[:6].tolist(), *extra), expected,
                                    rtol=1e-10, atol=1e-12)  # fmt: skip
+
+
+def test_check_magnitude_ignores_non_finite_values():
+    from densest.utils._numeric import check_magnitude
+
+    check_magnitude(np.array([np.nan, 1.0, np.inf, -2.0]), "y", "")
+    check_magnitude(np.array([np.nan, np.inf]), "y", "")
+    for bad in ([np.nan, 1e150, -np.inf], [1e-150, np.nan, 2e-150]):
+        with pytest.raises(ValueError, match="rescale it"):
+            check_magnitude(np.array(bad), "y", "")

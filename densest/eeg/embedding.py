@@ -19,9 +19,12 @@ import numbers
 import numpy as np
 
 from densest.eeg import _kernels
+from densest.utils._numeric import check_magnitude
 from densest.utils.validation import check_n_samples
 
 TRIM_OPTIONS = ("valid", "moabb")
+EPOCH_SCALE_HINT = ("scaling every epoch by one factor scales the covariances by its square and "
+                    "leaves the Riemannian classifiers' predictions unchanged")
 
 
 def check_epochs(X, name="X"):
@@ -36,6 +39,7 @@ def check_epochs(X, name="X"):
     X = X.astype(np.float64, copy=False)
     if not np.isfinite(X).all():
         raise ValueError(f"{name} contains NaN or infinity.")
+    check_magnitude(X, name, EPOCH_SCALE_HINT)
     return X
 
 

@@ -72,10 +72,12 @@ def check_magnitude(values, name, hint, centred=False):
         top = max(np.abs(hi).max(initial=0.0), np.abs(lo).max(initial=0.0))
         spread = hi.max(initial=0.0) - lo.min(initial=0.0)
     else:
-        finite = values[np.isfinite(values)]
-        if finite.size == 0:
+        finite = np.isfinite(values)
+        lo = np.min(values, initial=np.inf, where=finite)
+        if lo == np.inf:
             return
-        top, spread = np.abs(finite).max(), np.ptp(finite)
+        hi = np.max(values, initial=-np.inf, where=finite)
+        top, spread = max(abs(lo), abs(hi)), hi - lo
     if top > MAX_MAGNITUDE or 0.0 < spread < 1.0 / MAX_MAGNITUDE:
         raise ValueError(
             f"{name} has values up to {top:.3g} in absolute value, spread over {spread:.3g}: sums of "

@@ -123,3 +123,18 @@ def test_float32_input_gives_float64_and_is_not_mutated():
     assert covs.dtype == np.float64
     np.testing.assert_array_equal(X, before)
     np.testing.assert_allclose(covs, AugmentedCovariances(order=2).fit_transform(X.astype(np.float64)))
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e-200])
+def test_epochs_beyond_the_float64_square_range_name_the_remedy(factor):
+    # Their covariances overflowed or underflowed, and the error blamed linear dependence.
+    with pytest.raises(ValueError, match="rescale it"):
+        AugmentedCovariances(order=2).fit_transform(epochs() * factor)
+
+
+@pytest.mark.parametrize("factor", [1e-120, 1e120])
+def test_covariances_scale_with_the_square_of_a_common_factor(factor):
+    X = epochs()
+    expected = AugmentedCovariances(order=2).fit_transform(X)
+    got = AugmentedCovariances(order=2).fit_transform(X * factor) / factor**2
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
