@@ -199,10 +199,10 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
             chunk = torch.as_tensor(Z[start : start + CHUNK], dtype=torch.float32, device=self.device_)
             with torch.no_grad():
                 out[start : start + CHUNK] = func(chunk).reshape(len(chunk), width).double().cpu().numpy()
-        bad = np.isnan(out).any(axis=1)
+        bad = ~np.isfinite(out).all(axis=1)
         if bad.any():
             raise ValueError(
-                f"The network gives NaN at {int(bad.sum())} row(s), whose standardised values reach "
+                f"The network gives NaN or infinity at {int(bad.sum())} row(s), whose standardised values reach "
                 f"{np.abs(Z[bad]).max():.3g}: too far from the training data for its float32 arithmetic."
             )
         return out

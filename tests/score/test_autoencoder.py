@@ -189,6 +189,10 @@ def test_a_query_beyond_float32_gets_a_clear_error_not_nan():
     for method in (model.score_function, model.score_samples):
         with pytest.raises(ValueError, match="float32"):
             method(far)
+    # at 1e30 the score is finite, but the energy (quadratic) overflowed: log-density -inf
+    assert np.isfinite(model.score_function(far / 1e10)).all()
+    with pytest.raises(ValueError, match="float32"):
+        model.score_samples(far / 1e10)
     assert np.isfinite(model.score_function(np.array([[1e6, 0.0]]))).all()
 
 
