@@ -5,7 +5,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 
 from densest.base import DensityMixin
@@ -27,7 +27,7 @@ EVAL_ELEMENTS = 2**18  # rows x importance samples per evaluation chunk
 SIGMA_INIT = 0.5  # initial sigma, in units of the data's scale
 
 
-class DeepGenerativeDensity(TransformerMixin, DensityMixin, BaseEstimator):
+class DeepGenerativeDensity(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DensityMixin, BaseEstimator):
     """Deep generative density X = g(Z) + sigma eps, fitted by likelihood with instance noise.
 
     A generator network g maps a latent Z ~ N(0, I_L) to R^D and sigma is a
@@ -209,6 +209,7 @@ class DeepGenerativeDensity(TransformerMixin, DensityMixin, BaseEstimator):
         if not np.isfinite(losses).all():
             raise ValueError("Training diverged (non-finite loss): lower learning_rate or raise sigma_min.")
         self.loss_curve_, self.n_iter_ = losses, self.max_iter
+        self._n_features_out = self.latent_dim  # names for get_feature_names_out and set_output
         self.sigma_curve_ = [s * self.scale_ for s in sigmas]
         self.sigma_ = self.sigma_curve_[-1]
         if self.instance_noise_ == 0 and self._collapsing():

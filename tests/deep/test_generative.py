@@ -178,3 +178,20 @@ def test_float32_input():
     X = make_manifold("circle", 100, random_state=0).astype(np.float32)
     model = DeepGenerativeDensity(1, **FAST).fit(X)
     assert model.score_samples(X).dtype == np.float64
+
+
+def test_latent_features_are_named_for_set_output():
+    # set_output was unavailable (no get_feature_names_out), so a pipeline set to pandas output failed.
+    pd = pytest.importorskip("pandas")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X = pd.DataFrame(make_manifold("sphere", 120, random_state=0), columns=["x", "y", "z"])
+    pipe = make_pipeline(StandardScaler(), DeepGenerativeDensity(2, **FAST)).set_output(transform="pandas")
+    Z = pipe.fit_transform(X)
+    names = ["deepgenerativedensity0", "deepgenerativedensity1"]
+    assert list(Z.columns) == names and Z.shape == (120, 2)
+    np.testing.assert_array_equal(Z.to_numpy(), pipe[-1].transform(pipe[0].transform(X)).to_numpy())
+    assert list(pipe.get_feature_names_out()) == names
+    with pytest.raises(Exception, match="not fitted"):
+        DeepGenerativeDensity(2).get_feature_names_out()
