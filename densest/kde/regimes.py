@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 from scipy.optimize import brentq
 
 
@@ -40,13 +41,33 @@ def _f(u):
     return 0.5 * (u * u - u - np.log(u))
 
 
+# The root's bracket in log beta widens by this step up to this limit (exp stays finite).
+_BRACKET_STEP, _BRACKET_LIMIT = 60.0, 660.0
+
+
 def _beta_g(alpha, variances):
     # I(beta) = mean F(u_k) increases from 0 (beta = 0) to infinity: one root.
     def excess(log_beta):
-        u = 1.0 / (1.0 + 2.0 * math.exp(log_beta) * variances)
-        return float(np.mean(_f(u))) - alpha
+        with np.errstate(over="ignore", divide="ignore"):
+            u = 1.0 / (1.0 + 2.0 * math.exp(log_beta) * variances)
+            return float(np.mean(_f(u))) - alpha
 
-    return math.exp(brentq(excess, -60.0, 60.0, xtol=1e-14, rtol=1e-14))
+    lo, hi = -_BRACKET_STEP, _BRACKET_STEP
+    while excess(lo) > 0 and lo > -_BRACKET_LIMIT:
+        lo -= _BRACKET_STEP
+    while excess(hi) < 0 and hi < _BRACKET_LIMIT:
+        hi += _BRACKET_STEP
+    if not excess(lo) <= 0 <= excess(hi):
+        raise ValueError(f"alpha = log(n_samples) / d = {alpha:.3g}, with variances spanning a factor "
+                         f"{variances.max() / variances.min():.3g}, puts h_G beyond the float64 range.")  # fmt: skip
+    return math.exp(brentq(excess, lo, hi, xtol=1e-14, rtol=1e-14))
+
+
+def _check_bandwidth(bandwidth):
+    h = np.asarray(bandwidth, dtype=np.float64)
+    if h.size == 0 or not np.all(np.isfinite(h) & (h > 0)):
+        raise ValueError(f"bandwidth must be positive finite, got {bandwidth!r}.")
+    return h
 
 
 @dataclass(frozen=True)
@@ -61,6 +82,7 @@ class GaussianRegimes:
 
     def regime(self, bandwidth):
         """Name the regime of ``bandwidth``: 'condensed', 'heavy-tailed' or 'CLT'."""
+        bandwidth = float(_check_bandwidth(bandwidth))
         if bandwidth < self.h_g:
             return "condensed"
         if bandwidth < self.h_clt:
@@ -91,8 +113,8 @@ def gaussian_regimes(n_samples, variances):
     (0.1, 1.3708, 1.0386)
     """
     variances = _check_variances(variances)
-    if not n_samples > 1:
-        raise ValueError(f"n_samples must be > 1, got {n_samples}.")
+    if not 1 < n_samples < math.inf:
+        raise ValueError(f"n_samples must be finite and > 1, got {n_samples}.")
     d = variances.size
     alpha = math.log(n_samples) / d
     # In units where the variances' geometric mean is 1 (the thresholds scale with
@@ -135,12 +157,14 @@ def gaussian_kl_per_dim(bandwidth, n_samples, variances):
     """
     variances = _check_variances(variances)
     regimes = gaussian_regimes(n_samples, variances)
-    h = np.asarray(bandwidth, dtype=np.float64)
-    h2 = h[..., None] ** 2
+    h = _check_bandwidth(bandwidth)
+    # In logs, so that no square leaves the float64 range: log(v + h^2) and v / (v + h^2).
+    log_h2, log_v = 2.0 * np.log(h)[..., None], np.log(variances)
     entropy = 0.5 * np.mean(np.log(2 * math.pi * math.e * variances))
-    annealed = np.mean(0.5 * np.log(2 * math.pi * (variances + h2)) +
-                       variances / (2 * (variances + h2)), axis=-1) - entropy  # fmt: skip
-    condensed = (0.5 * np.log(2 * math.pi * h ** 2) + regimes.h_opt ** 2 / (2 * h ** 2) +
-                 regimes.alpha - entropy)  # fmt: skip
+    annealed = np.mean(0.5 * (math.log(2 * math.pi) + np.logaddexp(log_v, log_h2)) +
+                       0.5 * special.expit(log_v - log_h2), axis=-1) - entropy  # fmt: skip
+    with np.errstate(over="ignore"):  # (h_opt / h)^2 -> inf as h -> 0: KL -> inf
+        condensed = (0.5 * math.log(2 * math.pi) + np.log(h) + 0.5 * (regimes.h_opt / h) ** 2 +
+                     regimes.alpha - entropy)  # fmt: skip
     out = np.where(h >= regimes.h_g, annealed, condensed)
     return float(out) if out.ndim == 0 else out

@@ -277,6 +277,44 @@ def test_regimes_scale_with_the_variances():
         regimes.gaussian_regimes(100, [1.0, 0.0])
 
 
+def test_kl_per_dim_is_the_closed_form_and_finite_at_the_float64_ends():
+    v, n = np.array([0.5, 1.0, 4.0]), 1e4
+    r = regimes.gaussian_regimes(n, v)
+    h = np.geomspace(0.05, 20, 50)
+    h2 = h[:, None] ** 2
+    entropy = 0.5 * np.mean(np.log(2 * np.pi * np.e * v))
+    annealed = np.mean(0.5 * np.log(2 * np.pi * (v + h2)) + v / (2 * (v + h2)), axis=1) - entropy
+    condensed = 0.5 * np.log(2 * np.pi * h**2) + r.h_opt**2 / (2 * h**2) + r.alpha - entropy
+    expected = np.where(h >= r.h_g, annealed, condensed)
+    np.testing.assert_allclose(regimes.gaussian_kl_per_dim(h, n, v), expected, rtol=1e-13, atol=1e-14)
+    # h^2 left float64 there: NaN at 1e-300 (the limit is +inf), inf at 1e300 (the value is finite)
+    assert regimes.gaussian_kl_per_dim(1e-300, n, v) == np.inf
+    assert regimes.gaussian_kl_per_dim(1e300, n, v) == pytest.approx(
+        0.5 * np.log(2 * np.pi) + np.log(1e300) - entropy, rel=1e-14)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: regimes.gaussian_kl_per_dim(-1.0, 100, [1.0]), "positive finite"),
+    (lambda: regimes.gaussian_kl_per_dim([0.5, np.nan], 100, [1.0]), "positive finite"),
+    (lambda: regimes.gaussian_regimes(100, [1.0]).regime(np.nan), "positive finite"),
+    (lambda: regimes.gaussian_regimes(np.inf, [1.0]), "finite and > 1"),
+    (lambda: regimes.gaussian_regimes(1e300, [1.0]), "float64 range"),
+])  # fmt: skip
+def test_regime_functions_reject_bad_values(call, match):
+    # they returned a number for h = -1, called NaN 'CLT', or raised brentq's sign error
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_regimes_of_widely_spread_variances():
+    # variances spanning 1e300 put the root outside brentq's old bracket (a raw sign error)
+    a = regimes.gaussian_regimes(1e4, [1e300, 1.0])
+    b = regimes.gaussian_regimes(1e4, [1e200, 1e-100])
+    assert a.h_g == pytest.approx(1e50 * b.h_g, rel=1e-10)
+    assert a.h_opt == pytest.approx(1e50 * b.h_opt, rel=1e-10)
+    assert np.isfinite([a.h_g, a.h_opt, a.kl_min_per_dim]).all()
+
+
 @pytest.mark.slow
 def test_default_rule_near_kl_optimum_in_high_dimension():
     # d = 64, n = 4000 (alpha = 0.13): KL(h)/d = (E log p - E log p_hat(h))/d on fresh data.
