@@ -116,6 +116,8 @@ def make_ar_process(coef, n_samples=1000, *, noise=1.0, intercept=0.0, burn_in=N
     n_samples = check_n_samples(n_samples)
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise must be a finite non-negative number, got {noise!r}.")
+    if not np.isfinite(intercept):
+        raise ValueError(f"intercept must be finite, got {intercept!r}.")
     burn_in = 10 * len(coef) + 100 if burn_in is None else int(burn_in)
     if burn_in < 0:
         raise ValueError(f"burn_in must be non-negative, got {burn_in}.")

@@ -356,6 +356,10 @@ default="auto"
         if self.kernel != "gaussian":
             raise ValueError("diagnose() is defined for the Gaussian kernel only.")
         Z = self._transform(X)
+        if not self.n_effective_ > 1:
+            raise ValueError("diagnose() compares with a Gaussian reference law fitted to the training data, "
+                             f"which needs more than one effective training point; n_effective_ = "
+                             f"{self.n_effective_:.3g}.")  # fmt: skip
         _, S, S2 = self._lse(Z, np.array([self.bandwidth_]), want_s2=True)
         n_eff = S[:, 0] ** 2 / S2[:, 0]
         ipr = float(np.mean(1.0 / n_eff))

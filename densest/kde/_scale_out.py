@@ -76,7 +76,10 @@ def combine_partial_log_densities(log_densities, weights):
     >>> bool(np.allclose(combine_partial_log_densities(parts, [30, 70]), whole))
     True
     """
-    log_densities = np.asarray(log_densities, dtype=np.float64)
+    try:
+        log_densities = np.asarray(log_densities, dtype=np.float64)
+    except ValueError:
+        raise ValueError("log_densities must be (n_parts, n_samples): the parts' lengths differ.") from None
     weights = np.asarray(weights, dtype=np.float64)
     if log_densities.ndim != 2 or weights.shape != (log_densities.shape[0],):
         raise ValueError("log_densities must be (n_parts, n_samples) and weights (n_parts,).")

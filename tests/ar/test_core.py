@@ -152,6 +152,9 @@ def test_simulating_an_explosive_process_fails_clearly():
     assert np.isfinite(make_ar_process([1.01], 500, random_state=0)).all()
     with pytest.raises(ValueError, match="overflows float64"):
         make_ar_process([1.5], 5000, random_state=0)
+    for bad in (np.nan, np.inf):  # a NaN intercept was reported as an overflow
+        with pytest.raises(ValueError, match="intercept must be finite"):
+            make_ar_process([0.5], 50, intercept=bad, random_state=0)
 
 
 @pytest.mark.parametrize("bad", [[np.nan], [0.5, np.inf], [[0.5], [0.1]]])

@@ -345,6 +345,9 @@ def test_diagnose_reports_regimes(rng):
     assert high["regime_measured"] == "spread"
     with pytest.raises(ValueError, match="Gaussian"):
         KernelDensity(kernel="tophat").fit(X).diagnose(Q)
+    # one training point: the error named a bandwidth rule the user had not asked for
+    with pytest.raises(ValueError, match="more than one effective training point"):
+        KernelDensity(bandwidth=1.0).fit(X[:1]).diagnose(Q)
 
 
 def test_score_samples_dask_in_process_cluster(rng):
@@ -372,6 +375,8 @@ def test_combining_parts_rejects_nan_and_keeps_zero_densities():
     for bad in (np.nan, np.inf):
         with pytest.raises(ValueError, match="NaN or \\+inf"):
             combine_partial_log_densities([[bad, 0.0], [0.0, -1.0]], [1, 2])
+    with pytest.raises(ValueError, match="lengths differ"):  # numpy's 'inhomogeneous shape' error before
+        combine_partial_log_densities([[0.0, 0.0], [0.0]], [1, 2])
 
 
 @pytest.mark.parametrize("rule", ["nn", "scott", "silverman", "gauss-kl", "loo", "auto"])
