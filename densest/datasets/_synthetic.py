@@ -46,8 +46,8 @@ def make_gaussian_mixture(n_samples=1000, n_features=2, *, n_components=3, separ
     n_samples = check_n_samples(n_samples)
     n_features = check_n_samples(n_features, "n_features")
     n_components = check_n_samples(n_components, "n_components")
-    if not (scale > 0 and separation >= 0):
-        raise ValueError("scale must be positive and separation non-negative.")
+    if not (0 < scale < np.inf and 0 <= separation < np.inf):
+        raise ValueError("scale must be positive and separation non-negative, both finite.")
     rng = check_random_state(random_state)
     means = rng.standard_normal((n_components, n_features)) * separation * scale
     y = rng.randint(n_components, size=n_samples)
@@ -59,7 +59,13 @@ def make_gaussian_mixture(n_samples=1000, n_features=2, *, n_components=3, separ
 
 def _component_terms(X, params, noise):
     X = np.asarray(X, dtype=np.float64)
-    var = params["scale"] ** 2 + np.broadcast_to(np.asarray(noise, dtype=np.float64) ** 2, (X.shape[1],))
+    d = params["means"].shape[1]
+    if X.ndim != 2 or X.shape[1] != d or not np.all(np.isfinite(X)):
+        raise ValueError(f"X must be a finite array of shape (n_samples, {d}) for this mixture; got shape {X.shape}.")
+    noise = np.asarray(noise, dtype=np.float64)
+    if noise.ndim > 1 or noise.size not in (1, d) or not np.all(np.isfinite(noise) & (noise >= 0)):
+        raise ValueError(f"noise must be a non-negative number or {d} of them; got {noise!r}.")
+    var = params["scale"] ** 2 + np.broadcast_to(noise**2, (d,))
     diff = X[:, None, :] - params["means"][None]
     log_comp = -0.5 * (diff**2 / var).sum(-1) - 0.5 * np.log(2 * np.pi * var).sum()
     return diff, var, log_comp + np.log(params["weights"])[None, :]
