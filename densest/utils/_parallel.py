@@ -1,9 +1,18 @@
 """Thread control for Numba kernels and a robust ``cache=True`` decorator."""
 
 import contextlib
+import functools
+import threading
 
 import numba
 from joblib import effective_n_jobs
+
+# Numba's workqueue threading layer (the fallback where neither OpenMP nor TBB is
+# found) aborts the process when two Python threads run parallel kernels at once;
+# launches then take this lock. TBB and OpenMP are thread-safe.
+_LAUNCH_LOCK = threading.RLock()
+_THREADSAFE_LAYERS = ("tbb", "omp")
+_layer_threadsafe = None  # known after the first parallel launch
 
 
 def effective_n_threads(n_jobs):
@@ -68,6 +77,45 @@ def numba_threads(n_jobs):
         numba.set_num_threads(previous)
 
 
+def _threadsafe_layer():
+    global _layer_threadsafe
+    if _layer_threadsafe is None:
+        try:
+            _layer_threadsafe = numba.threading_layer() in _THREADSAFE_LAYERS
+        except ValueError:  # no parallel kernel has run yet: the layer is not chosen
+            return False
+    return _layer_threadsafe
+
+
+@contextlib.contextmanager
+def parallel_section():
+    """Run a parallel Numba kernel inside; one Python thread at a time where Numba's
+    threading layer is not thread-safe (workqueue), concurrently otherwise.
+
+    Examples
+    --------
+    >>> with parallel_section():
+    ...     pass
+    """
+    if _threadsafe_layer():
+        yield
+        return
+    with _LAUNCH_LOCK:
+        yield
+
+
+def _serialised(dispatcher):
+    """A function calling the parallel ``dispatcher`` inside :func:`parallel_section`."""
+
+    @functools.wraps(dispatcher.py_func)
+    def call(*args):
+        with parallel_section():
+            return dispatcher(*args)
+
+    call.py_func, call.dispatcher = dispatcher.py_func, dispatcher
+    return call
+
+
 def jit_cached(signature=None, **options):
     """``numba.njit(cache=True)`` that falls back to no caching when needed.
 
@@ -85,7 +133,10 @@ def jit_cached(signature=None, **options):
     Returns
     -------
     decorator : callable
-        A decorator that returns the compiled dispatcher.
+        A decorator that returns the compiled dispatcher; with ``parallel=True``,
+        a function that calls it inside :func:`parallel_section` (its
+        ``dispatcher`` and ``py_func`` attributes give the dispatcher and the
+        Python function).
 
     Examples
     --------
@@ -99,8 +150,9 @@ def jit_cached(signature=None, **options):
     def decorate(func):
         args = () if signature is None else (signature,)
         try:
-            return numba.njit(*args, cache=True, **options)(func)
+            dispatcher = numba.njit(*args, cache=True, **options)(func)
         except RuntimeError:
-            return numba.njit(*args, cache=False, **options)(func)
+            dispatcher = numba.njit(*args, cache=False, **options)(func)
+        return _serialised(dispatcher) if options.get("parallel") else dispatcher
 
     return decorate
