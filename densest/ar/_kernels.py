@@ -6,7 +6,7 @@ Arrays in, arrays out; no validation (the callers validate), no exceptions.
 import numba
 from numba import types
 
-from densest.utils._parallel import jit_cached
+from densest.utils._parallel import jit_cached, jit_twins
 
 FASTMATH = {"nsz", "arcp", "contract", "reassoc"}  # keeps inf/NaN semantics
 
@@ -15,8 +15,7 @@ _OUT1 = types.Array(types.float64, 1, "C")
 _OUT2 = types.Array(types.float64, 2, "C")
 
 
-@jit_cached([types.void(_VEC, _VEC, types.int64, types.int64, _OUT1)], fastmath=FASTMATH,
-            parallel=True)  # fmt: skip
+@jit_twins([types.void(_VEC, _VEC, types.int64, types.int64, _OUT1)], fastmath=FASTMATH)
 def lagged_dots(a, b, start, stop, out):
     """out[k] = sum_{t=start}^{stop-1} a[t] * b[t - k] for k = 0 .. len(out) - 1.
 

@@ -61,7 +61,7 @@ def run_demo(out_dir=None, random_state=0):
     )
     start = time.perf_counter()
     lag = embedding.select_lag(X)
-    e1, _ = embedding.cao_statistics(X, lag, max_order=11)
+    e1, _ = embedding.cao_statistics(X, lag, max_order=11, n_jobs=-1)
     order = embedding.saturation(e1)
     choice = (
         f"data-driven embedding of the whole sample ({time.perf_counter() - start:.1f} s): lag = first minimum "

@@ -7,13 +7,13 @@ import numba
 import numpy as np
 from numba import types
 
-from densest.utils._parallel import jit_cached
+from densest.utils._parallel import jit_twins
 
 _SERIES = types.Array(types.float64, 2, "C", readonly=True)
 _OUT = types.Array(types.float64, 2, "C")
 
 
-@jit_cached([types.void(_SERIES, types.int64, types.int64, _OUT, _OUT)], parallel=True)
+@jit_twins([types.void(_SERIES, types.int64, types.int64, _OUT, _OUT)])
 def cao_sums(series, lag, theiler, mean_ratio, mean_gap):
     """Cao's (1997) E(d) and E*(d) of each series for d = 1 .. D (D = mean_ratio.shape[1]).
 

@@ -181,7 +181,8 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
         BLAS threads during fit and prediction (None: leave them).
     n_jobs : int or None, default=None
         Threads scoring (order, lag, split) cells in parallel (-1: all cores);
-        each runs its small-matrix eigendecompositions on one BLAS thread.
+        each runs its small-matrix eigendecompositions on one BLAS thread. With
+        ``prior=True``, also Numba's threads for Cao's statistics.
 
     Attributes
     ----------
@@ -277,7 +278,7 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
         self.n_channels_ = X.shape[1]
         orders, lags = self._grid(X)
         with self._limits():
-            self.orders_, self.lags_ = prune = embedding.prune_grid(X, orders, lags) if self.prior else (orders, lags)
+            self.orders_, self.lags_ = prune = embedding.prune_grid(X, orders, lags, n_jobs=self.n_jobs) if self.prior else (orders, lags)
             results, window = self._search(X, y, *prune)
             self.cv_results_ = results
             self.best_index_ = int(np.argmin(results["rank_test_score"]))

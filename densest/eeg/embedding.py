@@ -20,6 +20,7 @@ import numpy as np
 
 from densest.eeg import _kernels
 from densest.utils._numeric import check_magnitude
+from densest.utils._parallel import numba_threads
 from densest.utils.validation import check_n_samples
 
 TRIM_OPTIONS = ("valid", "moabb")
@@ -188,7 +189,7 @@ def auto_mutual_information(X, max_lag=30, n_bins=16):
     return ami
 
 
-def cao_statistics(X, lag, max_order=12, theiler=None):
+def cao_statistics(X, lag, max_order=12, theiler=None, *, n_jobs=None):
     """Cao's averaged false-nearest-neighbour statistics E1(d) and E2(d).
 
     E1(d) = E(d + 1) / E(d), where E(d) is the mean growth of the distance
@@ -209,6 +210,8 @@ def cao_statistics(X, lag, max_order=12, theiler=None):
     theiler : int or None, default=None
         Neighbours closer than this many samples in time are skipped;
         None: ``lag``.
+    n_jobs : int or None, default=None
+        Numba threads over the trials' series (``None``: 1, as in scikit-learn).
 
     Returns
     -------
@@ -238,7 +241,8 @@ def cao_statistics(X, lag, max_order=12, theiler=None):
     series = np.ascontiguousarray(X.reshape(-1, X.shape[2]))
     ratio = np.empty((len(series), max_order + 1))
     gap = np.empty_like(ratio)
-    _kernels.cao_sums(series, lag, theiler, ratio, gap)
+    with numba_threads(n_jobs):
+        _kernels.cao_sums(series, lag, theiler, ratio, gap)
     with np.errstate(divide="ignore", invalid="ignore"):
         e1 = np.nanmean(ratio[:, 1:] / ratio[:, :-1], axis=0)
         e2 = np.nanmean(gap[:, 1:] / gap[:, :-1], axis=0)
@@ -301,7 +305,7 @@ def select_lag(X, max_lag=30, n_bins=16):
     return max(first_minimum(auto_mutual_information(X, max_lag, n_bins)), 1)
 
 
-def select_order(X, lag, max_order=12, tol=0.02, theiler=None):
+def select_order(X, lag, max_order=12, tol=0.02, theiler=None, *, n_jobs=None):
     """The dimension where Cao's E1 saturates.
 
     The smallest d with ``E1(d + 1) - E1(d) < tol * E1(d)``; ``max_order`` if
@@ -317,7 +321,7 @@ def select_order(X, lag, max_order=12, tol=0.02, theiler=None):
         Largest order considered.
     tol : float, default=0.02
         Relative change of E1 taken as saturation.
-    theiler : int or None, default=None
+    theiler, n_jobs : int or None, default=None
         Passed to :func:`cao_statistics`.
 
     Returns
@@ -345,7 +349,7 @@ def select_order(X, lag, max_order=12, tol=0.02, theiler=None):
     max_order = min(max_order, (X.shape[2] - 2 * (window + 2)) // lag - 2)
     if max_order < 1:
         return 1
-    e1, _ = cao_statistics(X, lag, max_order + 1, theiler)
+    e1, _ = cao_statistics(X, lag, max_order + 1, theiler, n_jobs=n_jobs)
     return saturation(e1, tol)
 
 
@@ -376,7 +380,7 @@ def saturation(e1, tol=0.02):
     return max(len(e1) - 1, 1)
 
 
-def prune_grid(X, orders, lags, *, max_lag=30, max_order=12):
+def prune_grid(X, orders, lags, *, max_lag=30, max_order=12, n_jobs=None):
     """Keep the grid's lags up to the AMI minimum and orders up to the Cao saturation.
 
     The data-driven choices bound the grid from above; at least the smallest
@@ -390,6 +394,8 @@ def prune_grid(X, orders, lags, *, max_lag=30, max_order=12):
         The grid.
     max_lag, max_order : int
         Bounds of the searches of :func:`select_lag` and :func:`select_order`.
+    n_jobs : int or None, default=None
+        Numba threads for :func:`cao_statistics`.
 
     Returns
     -------
@@ -405,7 +411,7 @@ def prune_grid(X, orders, lags, *, max_lag=30, max_order=12):
     ([1, 2, 4], [1, 5])
     """
     lag = select_lag(X, max_lag)
-    order = select_order(X, lag, max_order)
+    order = select_order(X, lag, max_order, n_jobs=n_jobs)
     orders, lags = sorted(set(orders)), sorted(set(lags))
     kept_orders = [o for o in orders if o <= order] or orders[:1]
     kept_lags = [k for k in lags if k <= lag] or lags[:1]

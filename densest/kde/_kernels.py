@@ -26,7 +26,6 @@ is never entered from dask or joblib worker threads.
 """
 
 import math
-import types as types_module
 from contextlib import contextmanager
 
 import llvmlite.binding as llvm
@@ -35,7 +34,7 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
-from densest.utils._parallel import jit_cached
+from densest.utils._parallel import jit_cached, renamed
 
 # Keep inf/NaN semantics: no "nnan"/"ninf".  "reassoc" lets LLVM vectorise sums.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -921,12 +920,7 @@ def _machine_scheduler_off():
 
 
 def _compile(body, parallel, machine_scheduler=True):
-    # A distinct function object per twin: Numba's on-disk cache is keyed by the
-    # function's qualified name, not by the parallel flag, so the twins must not share it.
-    suffix = "parallel" if parallel else "serial"
-    twin = types_module.FunctionType(body.__code__, body.__globals__, f"{body.__name__}_{suffix}")
-    twin.__qualname__ = twin.__name__
-    twin.__doc__ = body.__doc__
+    twin = renamed(body, "parallel" if parallel else "serial")
     decorate = jit_cached(_signatures(body), parallel=parallel, nogil=True, fastmath=FASTMATH)
     if machine_scheduler:
         return decorate(twin)

@@ -3,6 +3,7 @@
 import contextlib
 import functools
 import threading
+import types
 
 import numba
 from joblib import effective_n_jobs
@@ -13,6 +14,7 @@ from joblib import effective_n_jobs
 _LAUNCH_LOCK = threading.RLock()
 _THREADSAFE_LAYERS = ("tbb", "omp")
 _layer_threadsafe = None  # known after the first parallel launch
+_granted = threading.local()  # n_threads of the innermost numba_threads block, per thread
 
 
 def effective_n_threads(n_jobs):
@@ -69,12 +71,27 @@ def numba_threads(n_jobs):
     True
     """
     n_threads = effective_n_threads(n_jobs)
-    previous = numba.get_num_threads()
+    previous, previous_granted = numba.get_num_threads(), active_threads()
     numba.set_num_threads(n_threads)
+    _granted.n_threads = n_threads
     try:
         yield n_threads
     finally:
         numba.set_num_threads(previous)
+        _granted.n_threads = previous_granted
+
+
+def active_threads():
+    """Threads granted by the innermost :func:`numba_threads` block of the calling
+    thread; 1 outside any block.
+
+    Examples
+    --------
+    >>> with numba_threads(1):
+    ...     active_threads()
+    1
+    """
+    return getattr(_granted, "n_threads", 1)
 
 
 def _threadsafe_layer():
@@ -114,6 +131,69 @@ def _serialised(dispatcher):
 
     call.py_func, call.dispatcher = dispatcher.py_func, dispatcher
     return call
+
+
+def renamed(func, suffix):
+    """A copy of the function ``func`` named ``<name>_<suffix>``.
+
+    Numba's on-disk cache is keyed by a function's qualified name, not by its
+    compile options, so twins compiled with different options need their own names.
+    """
+    twin = types.FunctionType(func.__code__, func.__globals__, f"{func.__name__}_{suffix}",
+                              func.__defaults__, func.__closure__)  # fmt: skip
+    twin.__qualname__ = twin.__name__
+    twin.__doc__, twin.__module__ = func.__doc__, func.__module__
+    return twin
+
+
+def jit_twins(signature=None, **options):
+    """A parallel kernel and its serial twin, :func:`jit_cached`; the call runs the
+    serial twin unless the innermost :func:`numba_threads` block grants more than
+    one thread.
+
+    The serial twin never enters Numba's threading layer. That layer is not
+    fork-safe under GNU OpenMP: a process forked after its parent ran a parallel
+    kernel is terminated when it runs one itself (multiprocessing's default on
+    Linux), so with the default ``n_jobs=None`` nothing may run in parallel.
+
+    Parameters
+    ----------
+    signature : str, list or None
+        Explicit Numba signature(s).
+    **options
+        Other options passed to :func:`numba.njit` (not ``parallel``).
+
+    Returns
+    -------
+    decorator : callable
+        Returns a function with attributes ``parallel``, ``serial`` (the twins) and
+        ``py_func``.
+
+    Examples
+    --------
+    >>> @jit_twins()
+    ... def total(x):
+    ...     s = 0.0
+    ...     for i in numba.prange(x.shape[0]):
+    ...         s += x[i]
+    ...     return s
+    >>> import numpy as np
+    >>> total(np.ones(4))
+    4.0
+    """
+
+    def decorate(func):
+        parallel = jit_cached(signature, parallel=True, **options)(renamed(func, "parallel"))
+        serial = jit_cached(signature, parallel=False, **options)(renamed(func, "serial"))
+
+        @functools.wraps(func)
+        def call(*args):
+            return parallel(*args) if active_threads() > 1 else serial(*args)
+
+        call.parallel, call.serial, call.py_func = parallel, serial, func
+        return call
+
+    return decorate
 
 
 def jit_cached(signature=None, **options):

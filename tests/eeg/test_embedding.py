@@ -114,15 +114,20 @@ def test_cao_kernel_equals_brute_force(lag, theiler):
     np.testing.assert_allclose(e2, gap[1:] / gap[:-1], rtol=1e-12)
 
 
-def test_cao_serial_twin_equals_parallel():
+def test_cao_twins_equal_the_python_function():
     X = np.random.default_rng(4).standard_normal((3, 2, 80))
     series = np.ascontiguousarray(X.reshape(-1, 80))
-    parallel = np.empty((6, 4)), np.empty((6, 4))
-    embedding._kernels.cao_sums(series, 2, 2, *parallel)
-    serial = np.empty((6, 4)), np.empty((6, 4))
-    embedding._kernels.cao_sums.py_func(series, 2, 2, *serial)
-    np.testing.assert_allclose(parallel[0], serial[0], rtol=1e-12)
-    np.testing.assert_allclose(parallel[1], serial[1], rtol=1e-12)
+    kernel = embedding._kernels.cao_sums
+    expected = np.empty((6, 4)), np.empty((6, 4))
+    kernel.py_func(series, 2, 2, *expected)
+    for twin in (kernel.parallel, kernel.serial):
+        got = np.empty((6, 4)), np.empty((6, 4))
+        twin(series, 2, 2, *got)
+        np.testing.assert_allclose(got[0], expected[0], rtol=1e-12)
+        np.testing.assert_allclose(got[1], expected[1], rtol=1e-12)
+    serial = embedding.cao_statistics(X, lag=2, max_order=3)
+    parallel = embedding.cao_statistics(X, lag=2, max_order=3, n_jobs=2)
+    np.testing.assert_allclose(parallel, serial, rtol=1e-12)
 
 
 def lorenz_x(n=2000, dt=0.02):
