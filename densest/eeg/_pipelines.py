@@ -278,7 +278,8 @@ class ACMSearchCV(ClassifierMixin, BaseEstimator):
         self.n_channels_ = X.shape[1]
         orders, lags = self._grid(X)
         with self._limits():
-            self.orders_, self.lags_ = prune = embedding.prune_grid(X, orders, lags, n_jobs=self.n_jobs) if self.prior else (orders, lags)
+            prune = embedding.prune_grid(X, orders, lags, n_jobs=self.n_jobs) if self.prior else (orders, lags)
+            self.orders_, self.lags_ = prune
             results, window = self._search(X, y, *prune)
             self.cv_results_ = results
             self.best_index_ = int(np.argmin(results["rank_test_score"]))
