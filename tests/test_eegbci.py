@@ -59,3 +59,23 @@ def test_mne_layout_is_found(tmp_path):
     target.mkdir(parents=True)
     (target / "S003R04.edf").write_bytes(b"")
     assert eegbci_files(3, [4], tmp_path) == [target / "S003R04.edf"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"picks": "nope"}, "picks must be"),  # read as the channels 'n', 'o', 'p', 'e'
+    ({"fmin": 30.0, "fmax": 10.0}, "0 < fmin < fmax"),  # MNE filtered band-stop, silently
+    ({"fmin": -1.0}, "0 < fmin < fmax"),
+])  # fmt: skip
+def test_bad_loader_arguments_are_named_before_reading(kwargs, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        load_eegbci(1, path=tmp_path, **kwargs)
+
+
+@needs_shared
+def test_cues_whose_window_passes_the_recording_are_dropped_with_a_warning():
+    pytest.importorskip("mne")
+    from densest.exceptions import DensestWarning
+
+    with pytest.warns(DensestWarning, match="36 of 45 cues were dropped"):
+        X, y, _ = load_eegbci(1, "imagery_lr", SHARED, tmax=100.0)
+    assert len(X) == len(y) == 9

@@ -1,11 +1,13 @@
 """PhysioNet EEG Motor Movement/Imagery (EEGMMIDB) epochs, from local files or the bundled sample."""
 
 import os
+import warnings
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from densest.exceptions import DensestWarning
 from densest.utils import import_optional
 
 # task -> (runs, label of annotation T1, label of T2)
@@ -109,10 +111,11 @@ def load_eegbci(subject=1, task="imagery_lr", path=None, *, picks="motor17", fmi
         Folder of the files (see :func:`eegbci_files`).
     picks : "motor17", None or list of str, default="motor17"
         Channels: the 17 motor channels FC3 .. CP4, all 64, or a list.
-    fmin, fmax : float
-        Band-pass edges in Hz.
+    fmin, fmax : float or None
+        Band-pass edges in Hz (None: no high-pass or no low-pass).
     tmin, tmax : float
-        Epoch window in seconds from the cue (both included).
+        Epoch window in seconds from the cue (both included). Cues whose window
+        runs past the recording are dropped, with a warning.
 
     Returns
     -------
@@ -132,6 +135,11 @@ def load_eegbci(subject=1, task="imagery_lr", path=None, *, picks="motor17", fmi
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}; got {task!r}.")
+    if isinstance(picks, str) and picks != "motor17":
+        raise ValueError(f"picks must be 'motor17', None (all 64 channels) or a list of names; got {picks!r}.")
+    if fmin is not None and fmax is not None and not 0 < fmin < fmax:
+        # MNE would filter band-stop for fmin > fmax
+        raise ValueError(f"The band-pass needs 0 < fmin < fmax; got fmin={fmin!r}, fmax={fmax!r}.")
     runs, first, second = TASKS[task]
     files = eegbci_files(subject, runs, path)
     mne = import_optional("mne", "eeg")
@@ -148,6 +156,9 @@ def load_eegbci(subject=1, task="imagery_lr", path=None, *, picks="motor17", fmi
     events, _ = mne.events_from_annotations(raw, event_id={"T1": 1, "T2": 2}, verbose="error")
     epochs = mne.Epochs(raw, events, event_id={"T1": 1, "T2": 2}, tmin=tmin, tmax=tmax, baseline=None,
                         preload=True, verbose="error")  # fmt: skip
+    if len(epochs) < len(events):
+        warnings.warn(f"{len(events) - len(epochs)} of {len(events)} cues were dropped: their window "
+                      f"[{tmin}, {tmax}] s runs past the recording.", DensestWarning, stacklevel=2)  # fmt: skip
     X = epochs.get_data(copy=True)
     y = epochs.events[:, 2] - 1
     info = {"ch_names": list(epochs.ch_names), "sfreq": float(raw.info["sfreq"]), "classes": (first, second),
