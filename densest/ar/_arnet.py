@@ -10,7 +10,7 @@ from densest.ar._least_squares import AR_HINT, CRITERIA, LinearAutoRegressor, ch
 from densest.utils import import_optional
 from densest.utils._numeric import check_magnitude
 from densest.utils._torch import resolve_device
-from densest.utils.validation import Interval, StrOptions, fit_context
+from densest.utils.validation import Interval, StrOptions, TorchDevice, fit_context
 
 
 class ARNet(LinearAutoRegressor):
@@ -76,7 +76,7 @@ class ARNet(LinearAutoRegressor):
         Peak learning rate.
     dtype : {"float64", "float32"}, default="float64"
         Precision of training.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
         Torch device; "auto" is CUDA when available, else the CPU. The results
         are returned as NumPy arrays either way.
     random_state : int, RandomState instance or None, default=None
@@ -140,7 +140,7 @@ class ARNet(LinearAutoRegressor):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "dtype": [StrOptions({"float64", "float32"})],
-        "device": [str],
+        "device": [str, TorchDevice()],
         "random_state": ["random_state"],
         "verbose": ["boolean"],
     }

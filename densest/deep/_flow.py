@@ -14,6 +14,7 @@ from densest.utils._torch import cpu_state, float64_copy, progress_bar, resolve_
 from densest.utils.validation import (
     Interval,
     StrOptions,
+    TorchDevice,
     check_is_fitted,
     check_n_samples,
     fit_context,
@@ -64,7 +65,7 @@ class FlowDensity(DensityMixin, BaseEstimator):
     learning_rate : float, default=2e-3
         Adam's learning rate: constant for 80 % of the steps, then annealed
         by a cosine to 0.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
         Torch device; "auto" is CUDA when available, else the CPU.
     random_state : int, RandomState or None, default=None
         Seed of the weights, the instance noise and the mini-batches.
@@ -110,7 +111,7 @@ class FlowDensity(DensityMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "device": [str],
+        "device": [str, TorchDevice()],
         "random_state": ["random_state"],
         "verbose": ["boolean"],
     }

@@ -17,6 +17,7 @@ from densest.utils._torch import cpu_state, progress_bar, resolve_device
 from densest.utils.validation import (
     Interval,
     StrOptions,
+    TorchDevice,
     check_is_fitted,
     check_n_samples,
     fit_context,
@@ -73,7 +74,7 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
         Rows per step, drawn with replacement.
     learning_rate : float, default=1e-2
         Peak learning rate, annealed by a cosine to 0.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
         Torch device; "auto" is CUDA when available, else the CPU.
     random_state : int, RandomState or None, default=None
         Seed of the initial weights, mini-batches, noise and sampling.
@@ -118,7 +119,7 @@ class ScoreAutoEncoder(DensityMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "device": [str],
+        "device": [str, TorchDevice()],
         "random_state": ["random_state"],
         "verbose": ["boolean"],
     }

@@ -10,8 +10,8 @@ def resolve_device(torch, device):
     ----------
     torch : module
         The torch module.
-    device : str
-        "auto" or any torch device string.
+    device : str or torch.device
+        "auto", any torch device string, or a device.
 
     Returns
     -------

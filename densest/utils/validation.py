@@ -29,12 +29,36 @@ __all__ = [
     "Options",
     "RealNotInt",
     "StrOptions",
+    "TorchDevice",
     "check_is_fitted",
     "check_n_samples",
     "fit_context",
     "validate_data",
     "validate_params",
 ]
+
+
+class TorchDevice(HasMethods):
+    """Parameter constraint satisfied by a ``torch.device``, without importing torch.
+
+    (A ``HasMethods`` subclass: scikit-learn accepts only its own constraint
+    classes.)
+
+    Examples
+    --------
+    >>> TorchDevice().is_satisfied_by("cpu")
+    False
+    """
+
+    def __init__(self):
+        super().__init__([])
+
+    def is_satisfied_by(self, val):
+        kind = type(val)
+        return kind.__module__ == "torch" and kind.__name__ == "device"
+
+    def __str__(self):
+        return "a torch.device"
 
 
 def fit_context(*, prefer_skip_nested_validation=True):
