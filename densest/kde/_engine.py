@@ -9,6 +9,7 @@ import numpy as np
 from scipy import integrate, special
 from threadpoolctl import ThreadpoolController
 
+from densest.utils._optional import import_optional
 from densest.utils._parallel import numba_threads
 
 KERNELS = ("gaussian", "tophat", "epanechnikov", "exponential", "linear", "cosine")
@@ -68,6 +69,23 @@ def log_kernel_norm(kernel, d, h):
 # Up to this dimension explicit differences beat a GEMM per tile (measurements in
 # benchmarks/RESULTS.md) and they are exact where |q|^2 + |y|^2 - 2 q.y cancels.
 DIRECT_MAX_D = 8
+PROGRESS_CHUNKS = 50
+
+
+def row_chunks(n_rows, progress, desc):
+    """Slices covering ``range(n_rows)``: one, or about PROGRESS_CHUNKS under a tqdm
+    progress bar named ``desc`` when ``progress`` (needs ``densest[progress]``).
+
+    Examples
+    --------
+    >>> row_chunks(5, False, "KDE")
+    [slice(0, 5, None)]
+    """
+    if not progress:
+        return [slice(0, n_rows)]
+    tqdm = import_optional("tqdm.auto", "progress").tqdm
+    step = max(1, -(-n_rows // PROGRESS_CHUNKS))
+    return tqdm([slice(s, min(s + step, n_rows)) for s in range(0, n_rows, step)], desc=desc, unit="chunk")
 
 
 def tile_sizes(m, n, d, n_threads, block_size):

@@ -17,6 +17,7 @@ from densest.kde._engine import (
     log_sum_exp_terms,
     one_blas_thread,
     reference_tiles,
+    row_chunks,
 )
 from densest.kde.regimes import gaussian_regimes
 from densest.utils._numeric import check_magnitude
@@ -28,8 +29,6 @@ from densest.utils.validation import (
     fit_context,
     validate_data,
 )
-
-_PROGRESS_CHUNKS = 50
 
 
 class KernelDensity(DensityMixin, BaseEstimator):
@@ -74,7 +73,8 @@ default="auto"
         Numba threads; ``None`` means 1 unless in a ``joblib.parallel_config``
         context, -1 means all CPUs.
     progress : bool, default=False
-        Show a tqdm progress bar while scoring (needs ``densest[progress]``).
+        Show a tqdm progress bar while scoring and while ``bandwidth="loo"``
+        cross-validates (needs ``densest[progress]``).
 
     Attributes
     ----------
@@ -226,7 +226,7 @@ default="auto"
             rule = bw.RULES[self.bandwidth]
             kwargs = {"n_jobs": self.n_jobs} if self.bandwidth in ("auto", "nn", "loo") else {}
             if self.bandwidth == "loo":
-                kwargs["kernel"] = self.kernel
+                kwargs.update(kernel=self.kernel, progress=self.progress)
             h = rule(Z, w, **kwargs)
         elif callable(self.bandwidth):
             h = self.bandwidth(Z, w)
@@ -256,16 +256,8 @@ default="auto"
         kwargs = {"n_jobs": self.n_jobs, "block_size": self.block_size, "want_s2": want_s2,
                   "tiles": self._tiles}  # fmt: skip
         args = (self.reference_, self._ref_sq, self._log_weights, bandwidths, self.kernel)
-        if not self.progress:
-            return log_sum_exp_terms(Z, *args, **kwargs)
-        from densest.utils import import_optional
-
-        tqdm = import_optional("tqdm.auto", "progress").tqdm
-        chunk = max(1, -(-Z.shape[0] // _PROGRESS_CHUNKS))
-        parts = []
-        for start in tqdm(range(0, Z.shape[0], chunk), desc="KDE", unit="chunk"):
-            parts.append(log_sum_exp_terms(Z[start:start + chunk], *args, **kwargs))
-        return tuple(np.concatenate(p) for p in zip(*parts))
+        parts = [log_sum_exp_terms(Z[rows], *args, **kwargs) for rows in row_chunks(len(Z), self.progress, "KDE")]
+        return parts[0] if len(parts) == 1 else tuple(np.concatenate(p) for p in zip(*parts))
 
     def score_samples(self, X):
         """Log-density of each row of X, exact in log space.

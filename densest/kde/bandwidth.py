@@ -38,6 +38,7 @@ from densest.kde._engine import (
     log_sum_exp_terms,
     nearest_sq_distances,
     one_blas_thread,
+    row_chunks,
 )
 from densest.kde.regimes import gaussian_regimes
 from densest.utils._numeric import check_magnitude
@@ -289,6 +290,8 @@ def nn_bandwidth(X, sample_weight=None, *, max_queries=MAX_QUERIES, n_jobs=None)
         Number of query points averaged over (see the module docstring).
     n_jobs : int or None
         Numba threads.
+    progress : bool, default=False
+        Show a tqdm progress bar for each grid (needs ``densest[progress]``).
 
     Returns
     -------
@@ -325,6 +328,8 @@ def auto_bandwidth(X, sample_weight=None, *, max_queries=MAX_QUERIES, n_jobs=Non
         Passed to :func:`nn_bandwidth`.
     n_jobs : int or None
         Numba threads.
+    progress : bool, default=False
+        Show a tqdm progress bar for each grid (needs ``densest[progress]``).
 
     Returns
     -------
@@ -440,8 +445,24 @@ def _as_chains(bandwidths):
     return np.ascontiguousarray(bases[:, 0]), table.shape[1], order.reshape(-1, n_chains).T
 
 
+def _held_out_log_sums(Y, ysq, logw, index, bandwidths, kernel, n_jobs):
+    """log sum_{j != i} w_j K_h(y_i - y_j) for each i in index and h in bandwidths."""
+    Q = np.ascontiguousarray(Y[index])
+    chains = _as_chains(bandwidths) if kernel == "gaussian" else None
+    if chains is not None and np.ptp(logw) <= 100.0:
+        c_bases, n_levels, order = chains
+        log_sums = log_sum_exp_chains(Q, Y, ysq, logw, c_bases, n_levels, self_index=index,
+                                      n_jobs=n_jobs)  # fmt: skip
+        lse = np.empty((len(index), len(bandwidths)))
+        lse[:, order.ravel()] = log_sums.reshape(len(index), -1)
+        return lse
+    M, S, _ = log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, self_index=index, n_jobs=n_jobs)
+    with np.errstate(divide="ignore"):
+        return M + np.log(S)
+
+
 def loo_log_likelihood(X, bandwidths, sample_weight=None, *, kernel="gaussian",
-                       max_queries=MAX_QUERIES, n_jobs=None):  # fmt: skip
+                       max_queries=MAX_QUERIES, n_jobs=None, progress=False):  # fmt: skip
     """Exact mean leave-one-out log-likelihood for each bandwidth, in one pass.
 
     The pairwise distances are computed once; only the exponential sweep is
@@ -465,6 +486,8 @@ def loo_log_likelihood(X, bandwidths, sample_weight=None, *, kernel="gaussian",
         Number of held-out points (see the module docstring).
     n_jobs : int or None
         Numba threads.
+    progress : bool, default=False
+        Show a tqdm progress bar over the held-out points (needs ``densest[progress]``).
 
     Returns
     -------
@@ -483,27 +506,17 @@ def loo_log_likelihood(X, bandwidths, sample_weight=None, *, kernel="gaussian",
     bandwidths = check_bandwidths(bandwidths)
     Y, ysq = _prepare(X)
     index = query_subset(Y, max_queries)
-    Q = np.ascontiguousarray(Y[index])
     logw = np.log(w)
-    chains = _as_chains(bandwidths) if kernel == "gaussian" else None
-    if chains is not None and np.ptp(logw) <= 100.0:
-        c_bases, n_levels, order = chains
-        log_sums = log_sum_exp_chains(Q, Y, ysq, logw, c_bases, n_levels, self_index=index,
-                                      n_jobs=n_jobs)  # fmt: skip
-        lse = np.empty((len(index), len(bandwidths)))
-        lse[:, order.ravel()] = log_sums.reshape(len(index), -1)
-    else:
-        M, S, _ = log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, self_index=index,
-                                    n_jobs=n_jobs)  # fmt: skip
-        with np.errstate(divide="ignore"):
-            lse = M + np.log(S)
+    lse = np.empty((len(index), len(bandwidths)))
+    for rows in row_chunks(len(index), progress, "LOO"):
+        lse[rows] = _held_out_log_sums(Y, ysq, logw, index[rows], bandwidths, kernel, n_jobs)
     log_rest = np.log(w.sum() - w[index])
     logp = lse - log_rest[:, None] - log_kernel_norm(kernel, X.shape[1], bandwidths)
     return np.average(logp, axis=0, weights=w[index])
 
 
 def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_queries=MAX_QUERIES,
-                  n_jobs=None):  # fmt: skip
+                  n_jobs=None, progress=False):  # fmt: skip
     """Bandwidth maximising the exact leave-one-out log-likelihood.
 
     A :func:`chain_grid` of ``n_grid`` values (steps of 10-15 %, spanning a
@@ -528,6 +541,8 @@ def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_qu
         Number of held-out points.
     n_jobs : int or None
         Numba threads.
+    progress : bool, default=False
+        Show a tqdm progress bar for each grid (needs ``densest[progress]``).
 
     Returns
     -------
@@ -545,7 +560,8 @@ def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_qu
     h_top = 4.0 * max(h_nn, silverman_bandwidth(X, w))
 
     def loglik(hs):
-        return loo_log_likelihood(X, hs, w, kernel=kernel, max_queries=max_queries, n_jobs=n_jobs)
+        return loo_log_likelihood(X, hs, w, kernel=kernel, max_queries=max_queries, n_jobs=n_jobs,
+                                  progress=progress)  # fmt: skip
 
     for _ in range(_MAX_GRID_MOVES):
         grid = chain_grid(h_top, n_grid)

@@ -8,7 +8,7 @@ from scipy import stats
 from scipy.special import logsumexp
 from sklearn.neighbors import KernelDensity as SklearnKDE
 
-from densest.kde import KernelDensity
+from densest.kde import KernelDensity, bandwidth
 from densest.kde._engine import log_kernel_norm
 
 KERNELS = ["gaussian", "tophat", "epanechnikov", "exponential", "linear", "cosine"]
@@ -251,6 +251,23 @@ def test_progress_bar(rng, capsys):
     with_bar = KernelDensity(bandwidth=0.5, progress=True).fit(X).score_samples(X)
     np.testing.assert_allclose(with_bar, kde.score_samples(X), atol=1e-12)
     assert "KDE" in capsys.readouterr().err
+
+
+def test_progress_bar_of_the_loo_search(rng, capsys):
+    # the issue asks for a bar on long CV runs too; only scoring had one
+    pytest.importorskip("tqdm")
+    X = rng.standard_normal((300, 2))
+    hs = bandwidth.chain_grid(1.0)
+    expected = bandwidth.loo_log_likelihood(X, hs, max_queries=150)
+    assert capsys.readouterr().err == ""
+    got = bandwidth.loo_log_likelihood(X, hs, max_queries=150, progress=True)
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+    assert "LOO" in capsys.readouterr().err
+    for kernel in ("gaussian", "epanechnikov"):
+        plain = KernelDensity(bandwidth="loo", kernel=kernel).fit(X).bandwidth_
+        with_bar = KernelDensity(bandwidth="loo", kernel=kernel, progress=True).fit(X).bandwidth_
+        assert with_bar == pytest.approx(plain, rel=1e-10)
+        assert "LOO" in capsys.readouterr().err
 
 
 def test_singular_whitening_and_constant_features_are_explained(rng):
