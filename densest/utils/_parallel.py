@@ -153,8 +153,8 @@ def jit_twins(signature=None, **options):
 
     The serial twin never enters Numba's threading layer. That layer is not
     fork-safe under GNU OpenMP: a process forked after its parent ran a parallel
-    kernel is terminated when it runs one itself (multiprocessing's default on
-    Linux), so with the default ``n_jobs=None`` nothing may run in parallel.
+    kernel (a multiprocessing worker on Linux) is terminated when it runs one
+    itself. With the default ``n_jobs=None`` densest therefore stays out of it.
 
     Parameters
     ----------
