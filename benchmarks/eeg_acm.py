@@ -103,7 +103,7 @@ def timings(X, y):
                 rows.append((f"one ACM+TS+SVM fit, order {order} (36 trials){label}", best))
         train = X[:36]
         rows.append(("AMI lag + Cao order (36 trials x 17 channels)",
-                     _timed(lambda: embedding.select_order(train, embedding.select_lag(train), 10))))  # fmt: skip
+                     _timed(lambda: embedding.select_order(train, embedding.select_lag(train), 10, n_jobs=-1))))  # fmt: skip
     return rows
 
 
