@@ -31,6 +31,7 @@ import math
 import warnings
 
 import numpy as np
+from sklearn.utils import check_array
 
 from densest.kde._engine import (
     log_kernel_norm,
@@ -112,8 +113,11 @@ def _check(X, sample_weight):
         raise ValueError(
             f"A bandwidth rule needs at least 2 samples, got {X.shape[0]} sample(s)."
         )
-    if not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X)):
-        raise ValueError("X must be numeric and finite: it contains NaN, infinity or non-numbers.")
+    # as scikit-learn reads X: booleans and object arrays of numbers as floats, complex
+    # or non-numeric values refused
+    X = check_array(X, dtype=[np.float64, np.float32], ensure_all_finite=False, input_name="X")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X must be finite: it contains NaN or infinity.")
     check_magnitude(X, "X (centred)", SCALE_HINT, centred=True)
     return X, _weights(X, sample_weight)
 

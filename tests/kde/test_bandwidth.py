@@ -389,3 +389,10 @@ def test_rules_reject_non_finite_data(rule, rng):
             bandwidth.RULES[rule](X_bad)
     with pytest.raises(ValueError, match="finite"):
         bandwidth.loo_log_likelihood(X_bad, [0.5])
+    # read as KernelDensity reads them: booleans and object arrays of numbers were refused
+    # as "non-numbers", complex values were cast with a numpy warning
+    expected = bandwidth.RULES[rule](X.astype(object).astype(float))
+    assert bandwidth.RULES[rule](X.astype(object)) == expected
+    assert bandwidth.RULES[rule](X > 0) == bandwidth.RULES[rule]((X > 0).astype(float))
+    with pytest.raises(ValueError, match="[Cc]omplex"):
+        bandwidth.RULES[rule](X.astype(complex))
