@@ -33,10 +33,20 @@ def test_lag_matrix_equals_explicit_windows():
     (np.arange(3.0), 0, "positive integer order"),
     (np.arange(3.0), 1.5, "positive integer order"),
     (np.ones((4, 2)), 1, "1-D series"),
+    (np.arange(5.0) + 1j, 1, "real series"),  # cast silently, with numpy's ComplexWarning
+    (np.array(["a", "b", "c"]), 1, "real series"),
+    (np.r_[np.arange(5.0), np.inf], 1, "only NaN"),  # dropped silently as if missing
 ])  # fmt: skip
 def test_lag_matrix_rejects_bad_input(y, order, match):
     with pytest.raises(ValueError, match=match):
         lag_matrix(y, order)
+
+
+def test_lag_matrix_reads_object_arrays_as_floats():
+    # numpy's 'isfinite not supported' TypeError before
+    y = np.arange(6.0)
+    for a, b in zip(lag_matrix(y.astype(object), 2), lag_matrix(y, 2)):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_lag_embedding_equals_shifted_columns():
