@@ -7,6 +7,19 @@ from sklearn.utils import check_random_state
 from densest.utils.validation import check_n_samples
 
 
+def _check_coef(coef):
+    """coef as a 1-D float64 array, or a clear ValueError (complex values included)."""
+    coef = np.atleast_1d(np.asarray(coef))
+    real = not np.iscomplexobj(coef) and coef.ndim == 1
+    try:
+        coef = coef.astype(np.float64) if real else coef
+    except (TypeError, ValueError):
+        real = False
+    if not real or not np.all(np.isfinite(coef)):
+        raise ValueError("coef must be a finite 1-D array of real AR coefficients.")
+    return coef
+
+
 def is_stationary(coef):
     """Whether the AR polynomial 1 - sum_i coef[i] L^(i+1) has all roots outside the unit circle.
 
@@ -24,9 +37,7 @@ def is_stationary(coef):
     >>> is_stationary([0.5]), is_stationary([1.0]), is_stationary([0.2, 0.3, -0.5])
     (True, False, True)
     """
-    coef = np.atleast_1d(np.asarray(coef, dtype=np.float64))
-    if coef.ndim > 1 or not np.all(np.isfinite(coef)):
-        raise ValueError("coef must be a finite 1-D array of AR coefficients.")
+    coef = _check_coef(coef)
     if coef.size == 0:
         return True
     # Companion-matrix eigenvalues are the inverse roots of the AR polynomial.
@@ -66,6 +77,7 @@ def random_ar_coefficients(order, *, random_state=None, max_tries=100):
     """
     if int(order) != order or order < 1:
         raise ValueError(f"order must be a positive integer, got {order!r}.")
+    max_tries = check_n_samples(max_tries, "max_tries")
     rng = check_random_state(random_state)
     for _ in range(max_tries):
         coef = rng.uniform(-1.0, 1.0, int(order))
@@ -110,9 +122,7 @@ def make_ar_process(coef, n_samples=1000, *, noise=1.0, intercept=0.0, burn_in=N
     >>> y.shape, round(float(y.std()), 1)
     ((5000,), 1.2)
     """
-    coef = np.atleast_1d(np.asarray(coef, dtype=np.float64))
-    if coef.ndim != 1 or not np.all(np.isfinite(coef)):
-        raise ValueError("coef must be a finite 1-D array of AR coefficients.")
+    coef = _check_coef(coef)
     n_samples = check_n_samples(n_samples)
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise must be a finite non-negative number, got {noise!r}.")

@@ -2,6 +2,7 @@
 
 import numpy as np
 from scipy import linalg
+from sklearn.utils import check_array
 
 from densest.utils._numeric import feature_std
 
@@ -39,5 +40,6 @@ def auto_instance_noise(X):
     0.15
     """
     # BLAS's norm scales before squaring: no overflow or underflow for data near 1e+-200
-    total_sd = float(linalg.norm(feature_std(np.asarray(X, dtype=np.float64))))
+    X = check_array(X, dtype=np.float64, input_name="X")
+    total_sd = float(linalg.norm(feature_std(X)))
     return 0.3 * total_sd * len(X) ** -0.2

@@ -157,7 +157,16 @@ def test_simulating_an_explosive_process_fails_clearly():
             make_ar_process([0.5], 50, intercept=bad, random_state=0)
 
 
-@pytest.mark.parametrize("bad", [[np.nan], [0.5, np.inf], [[0.5], [0.1]]])
+@pytest.mark.parametrize("bad", [[np.nan], [0.5, np.inf], [[0.5], [0.1]], np.array([0.5 + 1j]), ["a"]])
 def test_stationarity_check_rejects_bad_coefficients(bad):
-    with pytest.raises(ValueError, match="finite 1-D array"):
+    # complex coefficients were cast to real with numpy's ComplexWarning
+    with pytest.raises(ValueError, match="finite 1-D array of real"):
         is_stationary(bad)
+    with pytest.raises(ValueError, match="finite 1-D array of real"):
+        make_ar_process(bad, 10, random_state=0)
+    assert is_stationary(np.array([0.5], dtype=object))
+
+
+def test_random_coefficients_need_a_positive_number_of_tries():
+    with pytest.raises(ValueError, match="max_tries"):  # a RuntimeError "no draw in 0 draws" before
+        random_ar_coefficients(3, max_tries=0)

@@ -174,6 +174,14 @@ def test_pickle_round_trip_and_input_not_mutated():
     np.testing.assert_array_equal(loaded.sample(5, random_state=3), model.sample(5, random_state=3))
 
 
+def test_auto_instance_noise_reads_x_as_scikit_learn_does():
+    X = make_manifold("circle", 100, random_state=0)
+    assert auto_instance_noise(X.tolist()) == auto_instance_noise(X)
+    for bad, match in ((X.astype(complex), "[Cc]omplex"), (X[:, 0], "2D"), (np.r_[X, [[np.nan, 0]]], "NaN")):
+        with pytest.raises(ValueError, match=match):  # complex was cast with a warning, NaN gave NaN
+            auto_instance_noise(bad)
+
+
 def test_float32_input():
     X = make_manifold("circle", 100, random_state=0).astype(np.float32)
     model = DeepGenerativeDensity(1, **FAST).fit(X)
