@@ -294,8 +294,6 @@ def nn_bandwidth(X, sample_weight=None, *, max_queries=MAX_QUERIES, n_jobs=None)
         Number of query points averaged over (see the module docstring).
     n_jobs : int or None
         Numba threads.
-    progress : bool, default=False
-        Show a tqdm progress bar for each grid (needs ``densest[progress]``).
 
     Returns
     -------
@@ -332,8 +330,6 @@ def auto_bandwidth(X, sample_weight=None, *, max_queries=MAX_QUERIES, n_jobs=Non
         Passed to :func:`nn_bandwidth`.
     n_jobs : int or None
         Numba threads.
-    progress : bool, default=False
-        Show a tqdm progress bar for each grid (needs ``densest[progress]``).
 
     Returns
     -------
