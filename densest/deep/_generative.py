@@ -112,6 +112,9 @@ class DeepGenerativeDensity(ClassNamePrefixFeaturesOutMixin, TransformerMixin, D
         Number of training steps.
     device_ : torch.device
         Device of the fit.
+    eval_seed_ : int
+        Seed of the standard normal draws that ``score_samples`` and ``transform``
+        share across rows (drawn on the CPU: the same on every device).
     n_features_in_ : int
         Number of features.
 
