@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from threadpoolctl import threadpool_limits
 
 from densest.eeg import embedding
+from densest.exceptions import NotPositiveDefiniteError
 from densest.utils import import_optional
 from densest.utils.validation import Interval, StrOptions, check_is_fitted, fit_context
 
@@ -46,8 +47,8 @@ def augmented_covariances(X, order, lag, estimator="cov", trim="valid"):
 
     Raises
     ------
-    ValueError
-        If a matrix is not positive definite, naming the remedy.
+    NotPositiveDefiniteError
+        If a matrix is not positive definite, naming the remedy (a ValueError).
 
     Examples
     --------
@@ -61,7 +62,7 @@ def augmented_covariances(X, order, lag, estimator="cov", trim="valid"):
     embedded = embedding.delay_embedding(X, order, lag, trim)
     dim, width = embedded.shape[1:]
     if estimator in PLAIN_ESTIMATORS + ("corr",) and dim >= width:
-        raise ValueError(
+        raise NotPositiveDefiniteError(
             f"The augmented covariance has {dim} dimensions (order {order} x {X.shape[1]} channels) "
             f"but each embedded epoch has only {width} samples, so it is singular: use a shrinkage "
             "estimator (estimator='oas' or 'lwf'), a smaller order, or fewer channels."
@@ -80,7 +81,7 @@ def _check_positive_definite(covs, order, estimator):
     except np.linalg.LinAlgError:
         pass
     bad = [i for i, c in enumerate(covs) if not np.isfinite(c).all() or np.linalg.eigvalsh(c)[0] <= 0]
-    raise ValueError(
+    raise NotPositiveDefiniteError(
         f"The augmented covariance (estimator={estimator!r}, order {order}) of trial {bad[0]} "
         f"({len(bad)} trial(s) in all) is not positive definite: the delayed copies are (nearly) "
         "linearly dependent, e.g. after re-referencing or on a constant channel. Use a shrinkage "

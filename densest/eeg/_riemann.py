@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight
 
+from densest.exceptions import NotPositiveDefiniteError
 from densest.utils.validation import check_n_samples
 
 INITS = ("midpoint", "arithmetic", "identity")
@@ -56,9 +57,11 @@ def riemann_mean(X, sample_weight=None, *, init="midpoint", tol=1e-8, maxiter=50
 
     Raises
     ------
+    NotPositiveDefiniteError
+        If a matrix or ``init`` is not positive definite (a ValueError).
     ValueError
-        If X is not a stack of finite square matrices, a matrix is not
-        positive definite, or the weights or ``init`` are invalid.
+        If X is not a stack of finite square matrices, or the weights or
+        ``init`` are invalid.
 
     Notes
     -----
@@ -141,12 +144,13 @@ def _newton(X, weights, init, tol, maxiter):
 
 
 def _eigh_in_frame(factor, X):
-    """Eigendecomposition of F^-1 X_i F^-T, with a ValueError naming a matrix that is not SPD."""
+    """Eigendecomposition of F^-1 X_i F^-T, with a NotPositiveDefiniteError naming a matrix
+    that is not SPD."""
     inverse = np.linalg.inv(factor)
     values, vectors = np.linalg.eigh(inverse @ X @ inverse.T)
     if not values[:, 0].min() > 0:
         bad = int(np.argmin(values[:, 0]))
-        raise ValueError(f"X[{bad}] is not positive definite (smallest eigenvalue {values[bad, 0]:.3g} in the "
+        raise NotPositiveDefiniteError(f"X[{bad}] is not positive definite (smallest eigenvalue {values[bad, 0]:.3g} in the "
                          "current frame); the Riemannian mean needs SPD matrices.")  # fmt: skip
     return values, vectors
 
@@ -240,7 +244,7 @@ def _initial_point(X, weights, init):
     if init.shape != X.shape[1:] or not np.all(np.isfinite(init)):
         raise ValueError(f"init must be a finite matrix of shape {X.shape[1:]}; got shape {init.shape}.")
     if not np.all(np.linalg.eigvalsh(_symmetric(init)) > 0):
-        raise ValueError("init is not positive definite.")
+        raise NotPositiveDefiniteError("init is not positive definite.")
     return _symmetric(init)
 
 
@@ -272,7 +276,8 @@ def _check_positive_definite(X):
             try:
                 np.linalg.cholesky(matrix)
             except np.linalg.LinAlgError:
-                raise ValueError(f"X[{i}] is not positive definite; the Riemannian mean needs SPD matrices.") from None
+                raise NotPositiveDefiniteError(f"X[{i}] is not positive definite; the Riemannian mean needs SPD "
+                                               "matrices.") from None
 
 
 def _check_weights(sample_weight, X):

@@ -72,7 +72,14 @@ def _check_bandwidth(bandwidth):
 
 @dataclass(frozen=True)
 class GaussianRegimes:
-    """Thresholds for a Gaussian reference law (see :func:`gaussian_regimes`)."""
+    """Thresholds for a Gaussian reference law (see :func:`gaussian_regimes`).
+
+    Examples
+    --------
+    >>> r = gaussian_regimes(n_samples=1e4, variances=[1.0] * 64)
+    >>> r.regime(0.5 * r.h_g), r.regime(1.2 * r.h_g), r.regime(2.0 * r.h_clt)
+    ('condensed', 'heavy-tailed', 'CLT')
+    """
 
     alpha: float
     h_g: float

@@ -7,6 +7,7 @@ pytest.importorskip("pyriemann")
 
 from densest.eeg import AugmentedCovariances, embedding  # noqa: E402
 from densest.eeg._augmented import augmented_covariances  # noqa: E402
+from densest.exceptions import NotPositiveDefiniteError  # noqa: E402
 
 
 def epochs(n_trials=6, n_channels=3, n_times=120, seed=0):
@@ -74,7 +75,7 @@ def test_no_wrap_around_unlike_time_delay_covariances():
 
 def test_singular_dimensions_name_the_remedy():
     X = epochs(n_trials=2, n_channels=8, n_times=40)
-    with pytest.raises(ValueError, match="shrinkage estimator.*smaller order"):
+    with pytest.raises(NotPositiveDefiniteError, match="shrinkage estimator.*smaller order"):
         AugmentedCovariances(order=5, lag=1).fit_transform(X)
     assert np.isfinite(AugmentedCovariances(order=5, lag=1, estimator="oas").fit_transform(X)).all()
 
@@ -82,7 +83,8 @@ def test_singular_dimensions_name_the_remedy():
 def test_rank_deficient_epochs_name_the_remedy():
     X = epochs(n_trials=3)
     X[1, 2] = X[1, 0] + X[1, 1]  # a re-referenced (linearly dependent) channel in trial 1
-    with pytest.raises(ValueError, match=r"trial 1 .*not positive definite.*shrinkage"):
+    # NotPositiveDefiniteError (a ValueError) was documented but never raised
+    with pytest.raises(NotPositiveDefiniteError, match=r"trial 1 .*not positive definite.*shrinkage"):
         AugmentedCovariances(order=2, lag=1).fit_transform(X)
     covs = AugmentedCovariances(order=2, lag=1, estimator="lwf").fit_transform(X)
     assert np.linalg.eigvalsh(covs).min() > 0

@@ -15,6 +15,7 @@ from pyriemann.geometry.distance import distance_riemann  # noqa: E402
 from pyriemann.geometry.mean import mean_riemann  # noqa: E402
 
 from densest.eeg import AugmentedCovariances, make_acm_pipeline, riemann_mean  # noqa: E402
+from densest.exceptions import NotPositiveDefiniteError  # noqa: E402
 
 
 def spd_set(n_matrices, dim, spread=1.0, seed=0):
@@ -130,7 +131,9 @@ def test_tangent_space_pipeline_equals_pyriemanns_own_mean():
     ],
 )
 def test_bad_input_raises_a_clear_error(X, kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    # matrices that are not SPD raise the documented NotPositiveDefiniteError (a ValueError)
+    expected = NotPositiveDefiniteError if "positive definite" in match else ValueError
+    with pytest.raises(expected, match=match):
         riemann_mean(X, **kwargs)
 
 
