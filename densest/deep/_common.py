@@ -3,17 +3,15 @@
 from numbers import Integral
 
 import numpy as np
-from scipy import linalg
 
 from densest.deep._noise import auto_instance_noise
-from densest.utils._numeric import feature_std
+from densest.utils._numeric import total_std
 
 
 def fit_scaling(X):
     """Centre and one scalar scale (the root mean feature variance), so that isotropic noise stays isotropic."""
     mean = X.mean(axis=0, dtype=np.float64)
-    # BLAS's norm scales before squaring: no overflow or underflow for data near 1e+-200
-    scale = float(linalg.norm(feature_std(X))) / np.sqrt(X.shape[1])
+    scale = total_std(X) / np.sqrt(X.shape[1])
     if not scale > 0:
         raise ValueError("X is constant (every row is the same point); there is no distribution to fit.")
     return mean, scale

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+from scipy import linalg
 
 
 def feature_std(X):
@@ -34,6 +35,29 @@ def feature_std(X):
         return np.zeros(X.shape[1])
     exponent = math.frexp(top)[1]
     return np.ldexp(np.sqrt(np.mean(np.ldexp(centred, -exponent) ** 2, axis=0)), exponent)
+
+
+def total_std(X):
+    """Square root of the summed variances of the columns of X (of the trace of its
+    covariance), exact in scale near the float64 limits: :func:`feature_std`, then
+    BLAS's norm, which scales before squaring.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Finite data.
+
+    Returns
+    -------
+    std : float
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 0.0], [6.0, 8.0]]) * 1e200
+    >>> round(total_std(X) / 1e200, 12)
+    5.0
+    """
+    return float(linalg.norm(feature_std(X)))
 
 
 # Squares and sums of squares of values beyond this (or of a spread below its
