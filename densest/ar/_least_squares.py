@@ -33,12 +33,16 @@ def check_series(y, name="y"):
         y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(f"{name} must be a 1-D series, got an array of shape {y.shape}.")
+    check_real_values(y, name)
+    return np.array(y, dtype=np.float64)
+
+
+def check_real_values(y, name):
+    """Raise a clear error unless the array y holds real numbers, NaN allowed, inf not."""
     if y.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be numeric, got dtype {y.dtype}.")
-    y = np.array(y, dtype=np.float64)
+        raise ValueError(f"{name} must be numeric (a real series), got dtype {y.dtype}.")
     if np.isinf(y).any():
         raise ValueError(f"{name} contains inf; only NaN (a missing value) is allowed.")
-    return y
 
 
 def _as_floats(y):

@@ -5,7 +5,14 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
-from densest.ar._least_squares import AutoRegressor, _as_floats, check_length, check_series, first_lags
+from densest.ar._least_squares import (
+    AutoRegressor,
+    _as_floats,
+    check_length,
+    check_real_values,
+    check_series,
+    first_lags,
+)
 from densest.utils.validation import (
     HasMethods,
     Interval,
@@ -48,10 +55,7 @@ def lag_matrix(y, order):
     if y.ndim != 1 or isinstance(order, bool) or not isinstance(order, Integral) or order < 1:
         raise ValueError(f"lag_matrix needs a 1-D series and a positive integer order, got shape "
                          f"{y.shape} and order {order!r}.")  # fmt: skip
-    if y.dtype.kind not in "biuf":
-        raise ValueError(f"lag_matrix needs a real series, got dtype {y.dtype}.")
-    if np.isinf(y).any():
-        raise ValueError("y contains inf; only NaN marks a missing value.")
+    check_real_values(y, "y")
     check_length(y.size, order, n_windows=1)
     windows = np.lib.stride_tricks.sliding_window_view(y, order + 1)
     lags, targets = windows[:, :order][:, ::-1], windows[:, order]
