@@ -170,10 +170,62 @@ class ReferenceTiles:
 
 
 def _settings(d, direct, prune):
-    """(direct, prune) with their defaults: explicit differences up to DIRECT_MAX_D,
-    and tile skipping wherever distances come from explicit differences."""
-    direct = d <= DIRECT_MAX_D if direct is None else direct
-    return direct, direct if prune is None else prune
+    """(direct, prune) with their defaults: explicit differences and tile skipping up
+    to DIRECT_MAX_D (direct may still become True: see :func:`gemm_inexact`)."""
+    small = d <= DIRECT_MAX_D
+    return small if direct is None else direct, small if prune is None else prune
+
+
+# Squared distances from a GEMM, |q|^2 + |y|^2 - 2 q.y, are off by up to about
+# sqrt(d) u (max |q|^2 + max |y|^2) (u: the unit roundoff; measured at most 0.87 times
+# that for d = 9 to 256, on queries next to data points), and c = 1 / (2 h^2) carries
+# that into a log-density. Explicit differences take over where twice the product
+# exceeds this: the one-pass target is 1e-10 (float64 data).
+GEMM_LOG_ERROR_TOL = 1e-10
+# log K of these kernels has an infinite slope in the squared distance at 0 (it goes
+# through |q - y|): a query on or next to a data point sees any rounding of d2 there
+# (errors up to 5e-7 at d = 16-64), so they always use explicit differences.
+ROOT_KERNELS = ("exponential", "linear")
+
+
+def gemm_inexact(d, kernel, c_max, q_sq_max, y_sq_max, dtype):
+    """Whether GEMM distances could move a log-density by more than GEMM_LOG_ERROR_TOL.
+
+    Parameters
+    ----------
+    d : int
+        Dimension.
+    kernel : str
+        Kernel name.
+    c_max : float
+        Largest 1 / (2 h^2) in use.
+    q_sq_max, y_sq_max : float
+        Largest squared norms of the queries and of the reference points.
+    dtype : numpy dtype
+        Storage type of the points; only float64 is checked (float32 GEMMs carry
+        the float32 error documented for ``dtype="float32"``).
+
+    Returns
+    -------
+    inexact : bool
+
+    Examples
+    --------
+    >>> gemm_inexact(64, "gaussian", 0.5, 100.0, 100.0, np.float64)
+    False
+    >>> gemm_inexact(64, "gaussian", 5e4, 100.0, 100.0, np.float64)
+    True
+    """
+    if kernel in ROOT_KERNELS:
+        return True
+    if np.dtype(dtype) != np.float64:
+        return False
+    rounding = math.sqrt(d) * np.finfo(np.float64).eps / 2 * (q_sq_max + y_sq_max)
+    return 2.0 * c_max * rounding > GEMM_LOG_ERROR_TOL
+
+
+def _max(values):
+    return float(np.max(values)) if len(values) else 0.0
 
 
 def reference_tiles(Y, ysq, logw, block_size="auto", direct=None, prune=None):
@@ -254,11 +306,12 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
         Tile size (see :func:`tile_sizes`).
     direct : bool or None
         Distances from explicit differences (True) or from one GEMM per tile
-        (False); None: explicit differences when ``d <= DIRECT_MAX_D``.
+        (False); None: explicit differences when ``d <= DIRECT_MAX_D`` or where
+        a GEMM's rounding could show (:func:`gemm_inexact`).
     prune : bool or None
         Visit rows in k-d tree order and skip reference tiles that add less than
         e^-40 of every query's sum (each skip changes a log-sum by less than
-        4e-18); None: with explicit differences, where the tree's cells are small.
+        4e-18); None: when ``d <= DIRECT_MAX_D``, where the tree's cells are small.
     tiles : ReferenceTiles, optional
         ``reference_tiles(Y, ysq, logw, block_size, direct, prune)``, built once
         and passed to repeated calls on the same reference set (it is rebuilt
@@ -279,12 +332,15 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
     M = np.empty((m, k))
     S = np.empty((m, k))
     S2 = np.empty((m, k))
+    chosen = direct
     direct, prune = _settings(d, direct, prune)
     with numba_threads(n_jobs) as n_threads, one_blas_thread():
         q_block, t_block = tile_sizes(m, Y.shape[0], d, n_threads, block_size)
         if tiles is None or (tiles.t_block, tiles.prune) != (t_block, prune):
             tiles = ReferenceTiles(Y, ysq, logw, t_block, prune)
         order, Q, qsq = _arrange_queries(Q, q_block, prune)
+        if chosen is None and not direct:
+            direct = gemm_inexact(d, kernel, float(cs.max()), _max(qsq), _max(ysq), Q.dtype)
         func = kern.tile_sums_parallel if n_threads > 1 else kern.tile_sums_serial
         func(Q, qsq, tiles.Y, tiles.ysq, tiles.logw, cs, kern.KERNEL_IDS[kernel],
              tiles.rows(_in_order(self_index, order)), int(direct), int(want_s2), q_block, t_block,
@@ -356,7 +412,8 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
     ----------
     Q, Y, ysq, self_index, n_jobs, block_size, prune
         As in :func:`log_sum_exp_terms`, with Q and Y in float64 (distances from
-        explicit differences when ``d <= DIRECT_MAX_D``).
+        explicit differences when ``d <= DIRECT_MAX_D`` or where
+        :func:`gemm_inexact` says a GEMM could show).
     log_weights : ndarray of shape (n,)
         Log weights, spanning at most 100 nats (the caller checks).
     c_bases : ndarray of shape (q,)
@@ -383,6 +440,8 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
         direct, prune = _settings(d, None, prune)
         tiles = ReferenceTiles(Y, ysq, log_weights - top, t_block, prune)
         order, Q, qsq = _arrange_queries(Q, q_block, prune)
+        c_max = float(c_bases.max()) * 2.0 ** (int(n_levels) - 1)
+        direct = direct or gemm_inexact(d, "gaussian", c_max, _max(qsq), _max(ysq), Q.dtype)
         func(Q, qsq, tiles.Y, tiles.ysq, np.exp(tiles.logw), c_bases, _shared_power(c_bases),
              tiles.rows(_in_order(self_index, order)), int(direct), q_block, t_block, *tiles.boxes,
              dref, S)  # fmt: skip

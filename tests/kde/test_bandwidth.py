@@ -71,6 +71,17 @@ def test_loo_on_a_chain_grid_is_the_brute_force_leave_one_out(d, weighted, rng):
     np.testing.assert_allclose(got, brute_force_loo(X, hs, w), rtol=0, atol=1e-10)
 
 
+def test_loo_chains_are_exact_on_near_duplicates_above_the_gemm_dimension(rng):
+    # Pairs 1e-4 apart in data of unit scale (d = 16) and a grid reaching h = 2e-4:
+    # GEMM distances would be off by about sqrt(d) u |x|^2, i.e. up to 1e-4 nats at
+    # c = 1 / (2 h^2) = 1.2e7, so the chains must take explicit differences.
+    base = rng.standard_normal((100, 16))
+    X = np.vstack([base, base + 1e-4 * rng.standard_normal((100, 16))])
+    hs = bandwidth.chain_grid(4e-3)
+    got = bandwidth.loo_log_likelihood(X, hs)
+    np.testing.assert_allclose(got, brute_force_loo(X, hs, np.ones(200)), rtol=0, atol=1e-10)
+
+
 @pytest.mark.parametrize("prune", [False, True])
 @pytest.mark.parametrize("d", [3, 12])
 def test_chains_follow_ever_nearer_tiles(d, prune, rng):

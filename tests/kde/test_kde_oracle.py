@@ -55,6 +55,36 @@ def test_every_kernel_matches_brute_force(kernel, rng):
     np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("d", [16, 40])
+def test_every_kernel_is_exact_at_and_next_to_data_points_above_the_gemm_dimension(kernel, d, rng):
+    # Above DIRECT_MAX_D, distances may come from a GEMM, |q|^2 + |y|^2 - 2 q.y, whose
+    # rounding of about sqrt(d) u |x|^2 moves log K(d2) by that times its slope: at a
+    # data point the exponential and linear kernels (log K through |q - y|) were off by
+    # 2e-7, and a Gaussian with h small beside the data's scale by 5e-9 at h = 1e-3.
+    X = rng.standard_normal((300, d)) * rng.uniform(0.5, 2.0, d)
+    for h in (1e-3, 1.0, 5.0):
+        Q = np.vstack([X[:15], X[15:30] + 0.3 * h * rng.standard_normal((15, d)) / math.sqrt(d)])
+        got = KernelDensity(bandwidth=h, kernel=kernel).fit(X).score_samples(Q)
+        expected = brute_force_log_density(X, Q, h, kernel)
+        np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
+        ok = np.isfinite(expected)
+        np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-10, err_msg=f"h={h}")
+
+
+def test_gemm_rounding_bound_picks_explicit_differences_where_it_could_show():
+    from densest.kde._engine import GEMM_LOG_ERROR_TOL, gemm_inexact
+
+    # 2 c sqrt(d) u (max|q|^2 + max|y|^2) against the tolerance; float32 is not checked.
+    u = np.finfo(np.float64).eps / 2
+    c_edge = GEMM_LOG_ERROR_TOL / (2.0 * 8.0 * u * 200.0)
+    assert not gemm_inexact(64, "gaussian", 0.99 * c_edge, 100.0, 100.0, np.float64)
+    assert gemm_inexact(64, "gaussian", 1.01 * c_edge, 100.0, 100.0, np.float64)
+    assert not gemm_inexact(64, "gaussian", 1e6, 100.0, 100.0, np.float32)
+    assert gemm_inexact(64, "exponential", 1e-6, 1.0, 1.0, np.float64)
+    assert gemm_inexact(64, "linear", 1e-6, 1.0, 1.0, np.float32)
+
+
 @pytest.mark.parametrize("kernel", [k for k in KERNELS if k != "cosine"])
 def test_matches_sklearn_in_low_dimension(kernel, rng):
     # sklearn's trees are exact (atol=rtol=0) at d = 2 wherever the density is positive.
