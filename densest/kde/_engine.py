@@ -221,7 +221,7 @@ def gemm_inexact(d, kernel, c_max, q_sq_max, y_sq_max, dtype):
     if np.dtype(dtype) != np.float64:
         return False
     rounding = math.sqrt(d) * np.finfo(np.float64).eps / 2 * (q_sq_max + y_sq_max)
-    return 2.0 * c_max * rounding > GEMM_LOG_ERROR_TOL
+    return bool(2.0 * c_max * rounding > GEMM_LOG_ERROR_TOL)
 
 
 def _max(values):
