@@ -3,6 +3,7 @@
 Everything here takes validated, C-contiguous arrays; the estimator validates.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -162,6 +163,12 @@ class ReferenceTiles:
         self.logw = logw[order]
         self.boxes = _tiles(self.Y, self.logw, t_block)
 
+    def in_float64(self):
+        """The same tiles, in the same order, with the points in float64."""
+        tiles = copy.copy(self)
+        tiles.Y = self.Y.astype(np.float64)
+        return tiles
+
     def rows(self, index):
         """Rows of the given reference indices (-1: none) in the visiting order."""
         if self.rank is None:
@@ -177,11 +184,12 @@ def _settings(d, direct, prune):
 
 
 # Squared distances from a GEMM, |q|^2 + |y|^2 - 2 q.y, are off by up to about
-# sqrt(d) u (max |q|^2 + max |y|^2) (u: the unit roundoff; measured at most 0.87 times
-# that for d = 9 to 256, on queries next to data points), and c = 1 / (2 h^2) carries
-# that into a log-density. Explicit differences take over where twice the product
-# exceeds this: the one-pass target is 1e-10 (float64 data).
-GEMM_LOG_ERROR_TOL = 1e-10
+# sqrt(d) u (max |q|^2 + max |y|^2) (u: the unit roundoff of the products), and
+# c = 1 / (2 h^2) carries that into a log-density. Where twice the product exceeds
+# these, float32 products give way to float64 ones, and float64 ones to explicit
+# differences. Measured errors are at most 0.44 (float64) and 0.35 (float32) times
+# that bound (benchmarks/kde_accuracy.py), within the targets of 1e-10 and 1e-4.
+GEMM_LOG_ERROR_TOL = {"float64": 1e-10, "float32": 2e-4}
 # log K of these kernels has an infinite slope in the squared distance at 0 (it goes
 # through |q - y|): a query on or next to a data point sees any rounding of d2 there
 # (errors up to 5e-7 at d = 16-64), so they always use explicit differences.
@@ -189,7 +197,8 @@ ROOT_KERNELS = ("exponential", "linear")
 
 
 def gemm_inexact(d, kernel, c_max, q_sq_max, y_sq_max, dtype):
-    """Whether GEMM distances could move a log-density by more than GEMM_LOG_ERROR_TOL.
+    """Whether GEMM products in ``dtype`` could move a log-density by more than
+    ``GEMM_LOG_ERROR_TOL[dtype]``.
 
     Parameters
     ----------
@@ -201,9 +210,8 @@ def gemm_inexact(d, kernel, c_max, q_sq_max, y_sq_max, dtype):
         Largest 1 / (2 h^2) in use.
     q_sq_max, y_sq_max : float
         Largest squared norms of the queries and of the reference points.
-    dtype : numpy dtype
-        Storage type of the points; only float64 is checked (float32 GEMMs carry
-        the float32 error documented for ``dtype="float32"``).
+    dtype : {numpy.float64, numpy.float32}
+        Type of the products.
 
     Returns
     -------
@@ -215,13 +223,14 @@ def gemm_inexact(d, kernel, c_max, q_sq_max, y_sq_max, dtype):
     False
     >>> gemm_inexact(64, "gaussian", 5e4, 100.0, 100.0, np.float64)
     True
+    >>> gemm_inexact(64, "gaussian", 0.5, 100.0, 100.0, np.float32)
+    True
     """
     if kernel in ROOT_KERNELS:
         return True
-    if np.dtype(dtype) != np.float64:
-        return False
-    rounding = math.sqrt(d) * np.finfo(np.float64).eps / 2 * (q_sq_max + y_sq_max)
-    return bool(2.0 * c_max * rounding > GEMM_LOG_ERROR_TOL)
+    dtype = np.dtype(dtype)
+    rounding = math.sqrt(d) * np.finfo(dtype).eps / 2 * (q_sq_max + y_sq_max)
+    return bool(2.0 * c_max * rounding > GEMM_LOG_ERROR_TOL[dtype.name])
 
 
 def _max(values):
@@ -275,6 +284,17 @@ def _kernels():
     from densest.kde import _kernels
 
     return _kernels
+
+
+def _exact_enough(Q, qsq, tiles, d, kernel, c_max):
+    """(Q, tiles, direct) whose distances stay within GEMM_LOG_ERROR_TOL: float32
+    points as they are, as float64 copies (float64 products), or, as a last resort,
+    explicit differences."""
+    sizes = (_max(qsq), _max(tiles.ysq))
+    if Q.dtype == np.float32 and gemm_inexact(d, kernel, c_max, *sizes, np.float32):
+        Q = Q.astype(np.float64)
+        tiles = tiles.in_float64()
+    return Q, tiles, gemm_inexact(d, kernel, c_max, *sizes, Q.dtype)
 
 
 def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, want_s2=False,
@@ -340,7 +360,7 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
             tiles = ReferenceTiles(Y, ysq, logw, t_block, prune)
         order, Q, qsq = _arrange_queries(Q, q_block, prune)
         if chosen is None and not direct:
-            direct = gemm_inexact(d, kernel, float(cs.max()), _max(qsq), _max(ysq), Q.dtype)
+            Q, tiles, direct = _exact_enough(Q, qsq, tiles, d, kernel, float(cs.max()))
         func = kern.tile_sums_parallel if n_threads > 1 else kern.tile_sums_serial
         func(Q, qsq, tiles.Y, tiles.ysq, tiles.logw, cs, kern.KERNEL_IDS[kernel],
              tiles.rows(_in_order(self_index, order)), int(direct), int(want_s2), q_block, t_block,

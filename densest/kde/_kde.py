@@ -47,6 +47,7 @@ class KernelDensity(DensityMixin, BaseEstimator):
     (about ``sqrt(d) u (|q|^2 + |y|^2)``, times ``1 / (2 h^2)`` in a log-density:
     bandwidths small beside the data's scale) could move a float64 log-density by
     1e-10: there explicit differences are used as well (1.2-2x slower at d = 16-256).
+    See ``dtype`` for float32.
 
     Parameters
     ----------
@@ -68,12 +69,13 @@ default="auto"
         included, so densities are in the units of ``X``.
     dtype : {"float64", "float32"}, default="float64"
         Precision of the stored points and of the GEMM. "float32" halves memory
-        and roughly halves GEMM time; norms and all accumulation stay float64.
-        Above d = 8 the float32 products put errors of up to about
-        ``sqrt(d) 6e-8 (|q|^2 + |y|^2) / (2 h^2)`` into a log-density: about 1e-5
-        for standardised data at d = 16 and the default bandwidth, but 2e-4 at
-        d = 256 (h = 1) and 3e-3 at d = 64 (h = 0.1) for queries next to data
-        points. Use "float64" where that matters.
+        and, where float32 products are accurate enough, roughly halves GEMM
+        time; norms and all accumulation stay float64. Products in float32 put
+        errors of up to about ``sqrt(d) 6e-8 (max|q|^2 + max|y|^2) / (2 h^2)`` into
+        a log-density (above d = 8); where twice that exceeds 2e-4 (small
+        bandwidths, d in the hundreds) a call takes float64 copies of the points
+        and float64 products instead, so log-densities stay within 1e-4
+        (``benchmarks/kde_accuracy.py``).
     block_size : "auto" or int, default="auto"
         Query rows per tile (the reference tile is four times longer); memory per
         thread is O(block_size^2 + block_size * d). Results do not depend on it

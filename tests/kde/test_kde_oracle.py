@@ -75,12 +75,13 @@ def test_every_kernel_is_exact_at_and_next_to_data_points_above_the_gemm_dimensi
 def test_gemm_rounding_bound_picks_explicit_differences_where_it_could_show():
     from densest.kde._engine import GEMM_LOG_ERROR_TOL, gemm_inexact
 
-    # 2 c sqrt(d) u (max|q|^2 + max|y|^2) against the tolerance; float32 is not checked.
+    # 2 c sqrt(d) u (max|q|^2 + max|y|^2) against the tolerance of the products' type.
     u = np.finfo(np.float64).eps / 2
-    c_edge = GEMM_LOG_ERROR_TOL / (2.0 * 8.0 * u * 200.0)
+    c_edge = GEMM_LOG_ERROR_TOL["float64"] / (2.0 * 8.0 * u * 200.0)
     assert not gemm_inexact(64, "gaussian", 0.99 * c_edge, 100.0, 100.0, np.float64)
     assert gemm_inexact(64, "gaussian", 1.01 * c_edge, 100.0, 100.0, np.float64)
-    assert not gemm_inexact(64, "gaussian", 1e6, 100.0, 100.0, np.float32)
+    assert gemm_inexact(64, "gaussian", 1e6, 100.0, 100.0, np.float32)
+    assert not gemm_inexact(64, "gaussian", 0.1, 100.0, 100.0, np.float32)
     assert gemm_inexact(64, "exponential", 1e-6, 1.0, 1.0, np.float64)
     assert gemm_inexact(64, "linear", 1e-6, 1.0, 1.0, np.float32)
 
@@ -163,6 +164,20 @@ def test_float32_is_within_1e_4(rng):
     got = kde32.score_samples(Q)
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, kde64.score_samples(Q.astype(np.float64)), rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("d, h", [(64, 0.3), (256, 1.0), (16, 0.01)])
+def test_float32_is_within_1e_4_next_to_data_points(d, h, rng):
+    # float32 products round |q|^2 + |y|^2 - 2 q.y by about sqrt(d) 6e-8 |x|^2, which
+    # 1 / (2 h^2) turns into 4.6e-4 (d = 64, h = 0.3), 4.2e-4 (d = 256, h = 1) and 5e-2
+    # (d = 16, h = 0.01) nats next to data points; float64 products take over there.
+    X = (rng.standard_normal((1000, d)) * rng.uniform(0.5, 2.0, d)).astype(np.float32)
+    step = rng.standard_normal((100, d))
+    Q = (X[:100] + 0.1 * h * step / np.linalg.norm(step, axis=1, keepdims=True)).astype(np.float32)
+    kde32 = KernelDensity(bandwidth=h, dtype="float32").fit(X)
+    assert kde32.reference_.dtype == np.float32
+    expected = brute_force_log_density(X.astype(np.float64), Q.astype(np.float64), h)
+    np.testing.assert_allclose(kde32.score_samples(Q), expected, rtol=0, atol=1e-4)
 
 
 def test_score_is_the_mean_log_likelihood(rng):
