@@ -223,7 +223,7 @@ def gemm_inexact(d, kernel, c_max, q_sq_max, y_sq_max, dtype):
     False
     >>> gemm_inexact(64, "gaussian", 5e4, 100.0, 100.0, np.float64)
     True
-    >>> gemm_inexact(64, "gaussian", 0.5, 100.0, 100.0, np.float32)
+    >>> gemm_inexact(64, "gaussian", 5.0, 100.0, 100.0, np.float32)
     True
     """
     if kernel in ROOT_KERNELS:
