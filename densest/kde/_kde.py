@@ -13,6 +13,7 @@ from densest.base import DensityMixin
 from densest.kde import bandwidth as bw
 from densest.kde._engine import (
     KERNELS,
+    float64_if_needed,
     log_kernel_norm,
     log_sum_exp_terms,
     one_blas_thread,
@@ -264,8 +265,10 @@ default="auto"
             return Z @ self.scaling_
 
     def _lse(self, Z, bandwidths, want_s2=False):
+        c_max = 0.5 / float(np.min(bandwidths)) ** 2
+        Z, tiles = float64_if_needed(Z, self._tiles, self.kernel, c_max)
         kwargs = {"n_jobs": self.n_jobs, "block_size": self.block_size, "want_s2": want_s2,
-                  "tiles": self._tiles}  # fmt: skip
+                  "tiles": tiles}  # fmt: skip
         args = (self.reference_, self._ref_sq, self._log_weights, bandwidths, self.kernel)
         parts = [log_sum_exp_terms(Z[rows], *args, **kwargs) for rows in row_chunks(len(Z), self.progress, "KDE")]
         return parts[0] if len(parts) == 1 else tuple(np.concatenate(p) for p in zip(*parts))
