@@ -31,8 +31,10 @@ from contextlib import contextmanager
 import llvmlite.binding as llvm
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
 
 from densest.utils._parallel import jit_cached, renamed
 
@@ -299,6 +301,129 @@ def _generic_row(d2, logw, c, nt, kernel):
     return m_b, s_b, s2_b
 
 
+# --- Tile products for the GEMM path ----------------------------------------------
+# OpenBLAS runs the engine's tile products (512 x 256 x d) well below its peak for
+# small d: its micro-kernel loads and stores each output block for a depth of only d.
+# _block keeps a 6 x 8 output block in twelve AVX2 registers for the whole depth
+# (one llvm.fma.v4f64 per row and four columns), written in LLVM IR because Numba's
+# vectorisers do not produce this loop from Python (benchmarks/RESULTS.md, session
+# 14). Float32 tiles keep BLAS (sgemm). It lives in this module so that Numba's
+# cache, keyed on this file, is invalidated with it.
+
+# Own products up to this dimension; above it OpenBLAS reaches its peak on the tiles.
+OWN_MAX_D = 32
+BLOCK_ROWS = 6
+BLOCK_COLS = 8  # two vectors of four doubles
+
+_V4 = ir.VectorType(ir.DoubleType(), 4)
+
+
+def _float64_matrix(ty):
+    return isinstance(ty, types.Array) and ty.dtype == types.float64 and ty.ndim == 2 and ty.layout == "C"
+
+
+@intrinsic
+def _block(typingctx, qb, yt, G, i0, j0):
+    """G[i0:i0+6, j0:j0+8] = qb[i0:i0+6] @ yt[:, j0:j0+8], all C-contiguous float64.
+
+    Twelve accumulators of four doubles (6 rows x 2 vectors); per feature, two
+    vector loads of yt, six broadcasts of qb and twelve fused multiply-adds.
+    """
+    if not all(_float64_matrix(a) for a in (qb, yt, G)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        q, y, g, row0, col0 = args
+        arrays = [context.make_array(ty)(context, builder, val) for ty, val in zip(signature.args[:3], (q, y, g))]
+        (qa, ya, ga) = arrays
+        depth = cgutils.unpack_tuple(builder, qa.shape, 2)[1]
+        y_cols = cgutils.unpack_tuple(builder, ya.shape, 2)[1]
+        g_cols = cgutils.unpack_tuple(builder, ga.shape, 2)[1]
+        intp = depth.type
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V4, [_V4] * 3), "llvm.fma.v4f64")
+        accs = [cgutils.alloca_once_value(builder, ir.Constant(_V4, [0.0] * 4)) for _ in range(12)]
+        undef = ir.Constant(_V4, ir.Undefined)
+        splat = ir.Constant(ir.VectorType(ir.IntType(32), 4), [0] * 4)
+
+        def vector_at(data, index):
+            return builder.bitcast(builder.gep(data, [index]), _V4.as_pointer())
+
+        with cgutils.for_range(builder, depth) as loop:
+            f = loop.index
+            y_row = builder.add(builder.mul(f, y_cols), col0)
+            ys = [builder.load(vector_at(ya.data, builder.add(y_row, ir.Constant(intp, 4 * b))), align=8)
+                  for b in range(2)]  # fmt: skip
+            for a in range(BLOCK_ROWS):
+                index = builder.add(builder.mul(builder.add(row0, ir.Constant(intp, a)), depth), f)
+                scalar = builder.load(builder.gep(qa.data, [index]))
+                qv = builder.shuffle_vector(builder.insert_element(undef, scalar, ir.Constant(ir.IntType(32), 0)),
+                                            undef, splat)  # fmt: skip
+                for b in range(2):
+                    acc = accs[2 * a + b]
+                    builder.store(builder.call(fma, [qv, ys[b], builder.load(acc)]), acc)
+        for a in range(BLOCK_ROWS):
+            g_row = builder.add(builder.mul(builder.add(row0, ir.Constant(intp, a)), g_cols), col0)
+            for b in range(2):
+                builder.store(builder.load(accs[2 * a + b]),
+                              vector_at(ga.data, builder.add(g_row, ir.Constant(intp, 4 * b))), align=8)  # fmt: skip
+        return context.get_dummy_value()
+
+    return types.void(qb, yt, G, types.intp, types.intp), codegen
+
+
+@numba.njit(inline="always")
+def padded(size, step):
+    """size rounded up to a multiple of step."""
+    return -(-size // step) * step
+
+
+def tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf):
+    """Products Q[q0:q1] @ Y[t0:t1].T as a view of buf, of shape at least (q1 - q0, t1 - t0).
+
+    Float64 tiles with d <= OWN_MAX_D use the register-blocked kernel above (qb and
+    yt are its scratch: rows of Q and the transposed tile of Y, zero-padded to
+    whole blocks); other tiles call BLAS through ``np.dot``. Compiled through
+    its Numba overload only.
+    """
+    raise NotImplementedError("tile_products runs inside Numba kernels only")
+
+
+@overload(tile_products, inline="always")
+def _tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf):
+    if Q.dtype != types.float64:
+
+        def blas(Q, q0, q1, Y, t0, t1, qb, yt, buf):
+            G = buf[: (q1 - q0) * (t1 - t0)].reshape((q1 - q0, t1 - t0))
+            np.dot(Q[q0:q1], Y[t0:t1].T, G)
+            return G
+
+        return blas
+
+    def own_or_blas(Q, q0, q1, Y, t0, t1, qb, yt, buf):
+        nq = q1 - q0
+        nt = t1 - t0
+        d = Q.shape[1]
+        if d > OWN_MAX_D:
+            G = buf[: nq * nt].reshape((nq, nt))
+            np.dot(Q[q0:q1], Y[t0:t1].T, G)
+            return G
+        rows = padded(nq, BLOCK_ROWS)
+        cols = padded(nt, BLOCK_COLS)
+        for r in range(rows):
+            for f in range(d):
+                qb[r, f] = Q[q0 + r, f] if r < nq else 0.0
+        for f in range(d):
+            for j in range(cols):
+                yt[f, j] = Y[t0 + j, f] if j < nt else 0.0
+        G = buf[: rows * cols].reshape((rows, cols))
+        for i0 in range(0, rows, BLOCK_ROWS):
+            for j0 in range(0, cols, BLOCK_COLS):
+                _block(qb, yt, G, i0, j0)
+        return G
+
+    return own_or_blas
+
+
 @numba.njit(fastmath=FASTMATH, inline="always")
 def _transpose_tile(Y, t0, nt, yt):
     """Copy rows t0:t0+nt of Y, transposed and in float64, into yt[:, :nt]."""
@@ -348,28 +473,30 @@ def _gemm_row(qs, ys, G, r, nt, d2):
 
 @numba.njit(inline="always")
 def _tile_buffers(Q, nq, t_block, direct, n_bw):
-    """Per-thread scratch: GEMM products, transposed reference tile, distances, and
-    per bandwidth the tile's log weights minus c |y|^2 (GEMM tiles)."""
+    """Per-thread scratch: products, transposed reference tile, query rows (own
+    products), distances, and per bandwidth the tile's log weights minus c |y|^2
+    (GEMM tiles). Products and tiles are padded to whole blocks of _block."""
     d = Q.shape[1]
-    buf = np.empty(1 if direct else nq * t_block, dtype=Q.dtype)
-    yt = np.empty((d if direct else 0, t_block), dtype=np.float64)
+    own = not direct and d <= OWN_MAX_D
+    rows = padded(nq, BLOCK_ROWS)
+    cols = padded(t_block, BLOCK_COLS)
+    buf = np.empty(1 if direct else rows * cols, dtype=Q.dtype)
+    yt = np.empty((d if direct or own else 0, cols), dtype=np.float64)
+    qb = np.empty((rows if own else 0, d), dtype=np.float64)
     d2 = np.empty(t_block, dtype=np.float64)
     a = np.empty((0 if direct else n_bw, t_block), dtype=np.float64)
-    return buf, yt, d2, a
+    return buf, yt, qb, d2, a
 
 
 @numba.njit(inline="always")
-def _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt):
+def _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt, qb):
     """Prepare tile (q0:q1, t0:t1): transpose its reference rows (direct) or form the
-    GEMM products of its rows; returns the products' view (empty when direct)."""
-    nq = q1 - q0
-    nt = t1 - t0
-    G = buf[: 0 if direct else nq * nt].reshape((0 if direct else nq, nt))
+    products of its rows (see tile_products); returns the products' view, with at
+    least q1 - q0 rows and t1 - t0 columns (empty when direct)."""
     if direct:
-        _transpose_tile(Y, t0, nt, yt)
-    else:
-        np.dot(Q[q0:q1], Y[t0:t1].T, G)
-    return G
+        _transpose_tile(Y, t0, t1 - t0, yt)
+        return buf[:0].reshape((0, t1 - t0))
+    return tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf)
 
 # A reference tile is skipped for a query tile when its largest possible term times
 # its size lies this many nats below the running sum of every query of the tile:
@@ -446,7 +573,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
-        buf, yt, d2, a = _tile_buffers(Q, nq, t_block, direct,
+        buf, yt, qb, d2, a = _tile_buffers(Q, nq, t_block, direct,
                                        cs.shape[0] if kernel == GAUSSIAN else 0)
         for r in range(nq):
             for k in range(cs.shape[0]):
@@ -464,7 +591,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
             t0 = t * t_block
             t1 = min(t0 + t_block, n)
             nt = t1 - t0
-            G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt)
+            G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt, qb)
             lw = logw[t0:t1]
             ys = ysq[t0:t1]
             for k in range(a.shape[0]):
@@ -718,7 +845,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
-        buf, yt, d2, _ = _tile_buffers(Q, nq, t_block, direct, 0)
+        buf, yt, qb, d2, _ = _tile_buffers(Q, nq, t_block, direct, 0)
         U = np.empty((c_bases.shape[0], t_block), dtype=np.float64)
         sums01 = np.empty((c_bases.shape[0], 2), dtype=np.float64)
         unit = np.empty(t_block, dtype=np.float64)
@@ -733,7 +860,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
             t0 = t * t_block
             t1 = min(t0 + t_block, n)
             nt = t1 - t0
-            G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt)
+            G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt, qb)
             w_tile = wrel[t0:t1]
             ys = ysq[t0:t1]
             w_sum = 0.0

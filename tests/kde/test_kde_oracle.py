@@ -199,6 +199,31 @@ def test_block_size_and_threads_do_not_change_results(rng):
             np.testing.assert_allclose(kde.score_samples(Q), base, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("d", [1, 5, 16, 32, 33])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tile_products_equal_numpy_on_ragged_tiles(d, dtype, rng):
+    # Float64 tiles up to OWN_MAX_D go through the register-blocked LLVM kernel, on
+    # blocks of 6 x 8 zero-padded at the edges; the rest through BLAS.
+    import numba
+
+    from densest.kde._kernels import BLOCK_COLS, BLOCK_ROWS, padded, tile_products
+
+    @numba.njit
+    def products(Q, q0, q1, Y, t0, t1):
+        rows, cols = padded(q1 - q0, BLOCK_ROWS), padded(t1 - t0, BLOCK_COLS)
+        buf = np.empty(rows * cols, dtype=Q.dtype)
+        yt = np.empty((Q.shape[1], cols))
+        qb = np.empty((rows, Q.shape[1]))
+        return tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf)[: q1 - q0, : t1 - t0].copy()
+
+    Q = rng.standard_normal((40, d)).astype(dtype)
+    Y = rng.standard_normal((70, d)).astype(dtype)
+    for q0, q1, t0, t1 in [(0, 40, 0, 70), (3, 10, 5, 6), (7, 8, 0, 64), (0, 6, 61, 70)]:
+        expected = Q[q0:q1].astype(np.float64) @ Y[t0:t1].astype(np.float64).T
+        tol = 1e-12 if dtype == np.float64 else 1e-4
+        np.testing.assert_allclose(products(Q, q0, q1, Y, t0, t1), expected, rtol=0, atol=tol)
+
+
 def test_serial_and_parallel_kernels_agree(rng):
     from densest.kde import _kernels
 
