@@ -13,7 +13,8 @@ the row "every tile" times the same engine visiting all n m pairs (prune=False).
 Also printed: this machine's peak float64 GEMM rate and exp rate (the vectorised
 exp of densest.kde._kernels in a parallel Numba loop: libm's exp is 5-10x slower) on all cores, and densest's time
 over the bound max(2 n m d / GEMM rate, n m / exp rate). For d > 8 the row "GEMM tiles alone"
-times just the distance products on densest's tiles (all cores, 1-thread BLAS per tile);
+times just the distance products on densest's tiles (all cores; the engine's own kernel up to d = 24,
+1-thread BLAS per tile above);
 with n m / exp rate added it is the floor of computing the two one after the other.
 
 Usage: python benchmarks/kde_speed.py [--n 10000 100000] [--d 2 16 64 256] [--m 10000] [--repeats 3]
@@ -98,21 +99,26 @@ def exp_rate():
 
 
 def tile_gemm_time(X, Q, repeats):
-    """Best time of the products Q X^T alone, on densest's tiles and threads."""
+    """Best time of the products Q X^T alone, on densest's tiles and threads, by the
+    engine's own routine (its register-blocked kernel up to d = 32, else BLAS)."""
     import numba
+
+    from densest.kde._kernels import BLOCK_COLS, BLOCK_ROWS, padded, query_block, tile_products
 
     @numba.njit(parallel=True)
     def products(Q, Y, q_block, t_block):
-        m, n = Q.shape[0], Y.shape[0]
+        m, n, d = Q.shape[0], Y.shape[0], Q.shape[1]
         total = 0.0
         for qt in numba.prange((m + q_block - 1) // q_block):
             q0 = qt * q_block
             q1 = min(q0 + q_block, m)
-            buf = np.empty((q1 - q0) * t_block)
+            rows, cols = padded(q1 - q0, BLOCK_ROWS), padded(t_block, BLOCK_COLS)
+            buf = np.empty(rows * cols)
+            yt = np.empty((d, cols))
+            qb = np.empty((rows, d))
+            query_block(Q, q0, q1, qb)
             for t0 in range(0, n, t_block):
-                t1 = min(t0 + t_block, n)
-                G = buf[: (q1 - q0) * (t1 - t0)].reshape((q1 - q0, t1 - t0))
-                np.dot(Q[q0:q1], Y[t0:t1].T, G)
+                G = tile_products(Q, q0, q1, Y, t0, min(t0 + t_block, n), qb, yt, buf)
                 total += G[0, 0]
         return total
 

@@ -310,8 +310,9 @@ def _generic_row(d2, logw, c, nt, kernel):
 # 14). Float32 tiles keep BLAS (sgemm). It lives in this module so that Numba's
 # cache, keyed on this file, is invalidated with it.
 
-# Own products up to this dimension; above it OpenBLAS reaches its peak on the tiles.
-OWN_MAX_D = 32
+# Own products up to this dimension; from about d = 32 on OpenBLAS is as fast on the
+# tiles (products alone, two threads: 63 against 50 GF/s at d = 16, equal at d = 32).
+OWN_MAX_D = 24
 BLOCK_ROWS = 6
 BLOCK_COLS = 8  # two vectors of four doubles
 
@@ -377,13 +378,22 @@ def padded(size, step):
     return -(-size // step) * step
 
 
+@numba.njit(inline="always")
+def query_block(Q, q0, q1, qb):
+    """Rows q0:q1 of Q into qb (float64), zero-padded to qb's rows: once per query
+    tile, for tile_products. Nothing when qb has no rows (BLAS products)."""
+    for r in range(qb.shape[0]):
+        for f in range(qb.shape[1]):
+            qb[r, f] = Q[q0 + r, f] if r < q1 - q0 else 0.0
+
+
 def tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf):
     """Products Q[q0:q1] @ Y[t0:t1].T as a view of buf, of shape at least (q1 - q0, t1 - t0).
 
-    Float64 tiles with d <= OWN_MAX_D use the register-blocked kernel above (qb and
-    yt are its scratch: rows of Q and the transposed tile of Y, zero-padded to
-    whole blocks); other tiles call BLAS through ``np.dot``. Compiled through
-    its Numba overload only.
+    Float64 tiles with d <= OWN_MAX_D use the register-blocked kernel above, with
+    qb filled by query_block(Q, q0, q1, qb) and yt as scratch for the transposed
+    tile of Y, both zero-padded to whole blocks; other tiles call BLAS through
+    ``np.dot``. Compiled through its Numba overload only.
     """
     raise NotImplementedError("tile_products runs inside Numba kernels only")
 
@@ -409,12 +419,12 @@ def _tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf):
             return G
         rows = padded(nq, BLOCK_ROWS)
         cols = padded(nt, BLOCK_COLS)
-        for r in range(rows):
+        for j in range(nt):
             for f in range(d):
-                qb[r, f] = Q[q0 + r, f] if r < nq else 0.0
+                yt[f, j] = Y[t0 + j, f]
         for f in range(d):
-            for j in range(cols):
-                yt[f, j] = Y[t0 + j, f] if j < nt else 0.0
+            for j in range(nt, cols):
+                yt[f, j] = 0.0
         G = buf[: rows * cols].reshape((rows, cols))
         for i0 in range(0, rows, BLOCK_ROWS):
             for j0 in range(0, cols, BLOCK_COLS):
@@ -575,6 +585,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
         nq = q1 - q0
         buf, yt, qb, d2, a = _tile_buffers(Q, nq, t_block, direct,
                                        cs.shape[0] if kernel == GAUSSIAN else 0)
+        query_block(Q, q0, q1, qb)
         for r in range(nq):
             for k in range(cs.shape[0]):
                 M[q0 + r, k] = -np.inf
@@ -846,6 +857,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
         buf, yt, qb, d2, _ = _tile_buffers(Q, nq, t_block, direct, 0)
+        query_block(Q, q0, q1, qb)
         U = np.empty((c_bases.shape[0], t_block), dtype=np.float64)
         sums01 = np.empty((c_bases.shape[0], 2), dtype=np.float64)
         unit = np.empty(t_block, dtype=np.float64)
