@@ -398,33 +398,31 @@ def tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf):
     raise NotImplementedError("tile_products runs inside Numba kernels only")
 
 
+@numba.njit(inline="always")
+def _blas_products(Q, q0, q1, Y, t0, t1, buf):
+    """Q[q0:q1] @ Y[t0:t1].T by BLAS, into a view of buf."""
+    G = buf[: (q1 - q0) * (t1 - t0)].reshape((q1 - q0, t1 - t0))
+    np.dot(Q[q0:q1], Y[t0:t1].T, G)
+    return G
+
+
 @overload(tile_products, inline="always")
 def _tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf):
     if Q.dtype != types.float64:
 
         def blas(Q, q0, q1, Y, t0, t1, qb, yt, buf):
-            G = buf[: (q1 - q0) * (t1 - t0)].reshape((q1 - q0, t1 - t0))
-            np.dot(Q[q0:q1], Y[t0:t1].T, G)
-            return G
+            return _blas_products(Q, q0, q1, Y, t0, t1, buf)
 
         return blas
 
     def own_or_blas(Q, q0, q1, Y, t0, t1, qb, yt, buf):
-        nq = q1 - q0
         nt = t1 - t0
-        d = Q.shape[1]
-        if d > OWN_MAX_D:
-            G = buf[: nq * nt].reshape((nq, nt))
-            np.dot(Q[q0:q1], Y[t0:t1].T, G)
-            return G
-        rows = padded(nq, BLOCK_ROWS)
+        if Q.shape[1] > OWN_MAX_D:
+            return _blas_products(Q, q0, q1, Y, t0, t1, buf)
+        rows = padded(q1 - q0, BLOCK_ROWS)
         cols = padded(nt, BLOCK_COLS)
-        for j in range(nt):
-            for f in range(d):
-                yt[f, j] = Y[t0 + j, f]
-        for f in range(d):
-            for j in range(nt, cols):
-                yt[f, j] = 0.0
+        _transpose_tile(Y, t0, nt, yt)
+        yt[:, nt:cols] = 0.0
         G = buf[: rows * cols].reshape((rows, cols))
         for i0 in range(0, rows, BLOCK_ROWS):
             for j0 in range(0, cols, BLOCK_COLS):
