@@ -290,21 +290,20 @@ def _kernels():
     return _kernels
 
 
-def float64_if_needed(Q, tiles, kernel, c_max):
+def float64_if_needed(Q, tiles, kernel, c_max, q_sq_max):
     """(Q, tiles) as float64 copies where float32 products could move a log-density
     by more than ``GEMM_LOG_ERROR_TOL["float32"]`` (above DIRECT_MAX_D), else as given.
 
-    Where either is float64 already both are returned in float64. Deciding once
-    for all queries lets a caller that scores them in chunks copy the reference
-    points once.
+    ``q_sq_max`` is the largest squared norm of the rows of Q. Where either is
+    float64 already both are returned in float64. Deciding once for all queries
+    lets a caller that scores them in chunks copy the reference points once.
     """
     d = Q.shape[1]
     if np.float64 in (Q.dtype, tiles.Y.dtype):
         wide = tiles if tiles.Y.dtype == np.float64 else tiles.in_float64()
         return Q.astype(np.float64, copy=False), wide
-    if d <= DIRECT_MAX_D or len(Q) == 0:
+    if d <= DIRECT_MAX_D:
         return Q, tiles
-    q_sq_max = _max(np.einsum("ij,ij->i", Q, Q, dtype=np.float64))
     if gemm_inexact(d, kernel, c_max, q_sq_max, _max(tiles.ysq), np.float32):
         return Q.astype(np.float64), tiles.in_float64()
     return Q, tiles
@@ -372,10 +371,11 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
         if tiles is None or (tiles.t_block, tiles.prune) != (t_block, prune):
             tiles = ReferenceTiles(Y, ysq, logw, t_block, prune)
         order, Q, qsq = _arrange_queries(Q, q_block, prune)
+        c_max, q_sq_max = float(cs.max()), _max(qsq)
         if Q.dtype != tiles.Y.dtype or (chosen is None and not direct):
-            Q, tiles = float64_if_needed(Q, tiles, kernel, float(cs.max()))
+            Q, tiles = float64_if_needed(Q, tiles, kernel, c_max, q_sq_max)
         if chosen is None and not direct:
-            direct = gemm_inexact(d, kernel, float(cs.max()), _max(qsq), _max(tiles.ysq), Q.dtype)
+            direct = gemm_inexact(d, kernel, c_max, q_sq_max, _max(tiles.ysq), Q.dtype)
         func = kern.tile_sums_parallel if n_threads > 1 else kern.tile_sums_serial
         func(Q, qsq, tiles.Y, tiles.ysq, tiles.logw, cs, kern.KERNEL_IDS[kernel],
              tiles.rows(_in_order(self_index, order)), int(direct), int(want_s2), q_block, t_block,
