@@ -116,6 +116,8 @@ def demo(args):
         out.mkdir(parents=True, exist_ok=True)
     selected = args.family or [f.name for f in FAMILIES]
     start = time.perf_counter()
+    if args.quick:
+        print("quick mode: smaller data and shorter training, so the numbers below are not the demo's")
     for family in FAMILIES:
         if family.name not in selected:
             continue
@@ -127,7 +129,7 @@ def demo(args):
             continue
         module = importlib.import_module(f"densest.{family.name}._demo")
         t0 = time.perf_counter()
-        result = module.run_demo(out if plot else None, random_state=args.seed)
+        result = module.run_demo(out if plot else None, random_state=args.seed, quick=args.quick)
         for title, columns, rows in result["tables"]:
             print(f"\n   {title}")
             _print_table(columns, rows)
@@ -177,6 +179,11 @@ def build_parser():
     )  # fmt: skip
     p_demo.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p_demo.add_argument("--no-plots", action="store_true", help="do not write figures")
+    p_demo.add_argument(
+        "--quick", action="store_true",
+        help="smaller data and shorter training: a fast check that every section runs; "
+        "its numbers are not the demo's",
+    )  # fmt: skip
     p_demo.set_defaults(func=demo)
     return parser
 

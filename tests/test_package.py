@@ -97,7 +97,7 @@ def test_demo_names_the_extra_of_a_family_whose_dependencies_are_missing(capsys,
     from densest import _cli
 
     monkeypatch.setattr(_cli, "missing_requirements", lambda family: ["torch"] if family.name == "deep" else [])
-    assert main(["demo", "--family", "deep", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--family", "deep", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert 'missing torch: pip install "densest[deep]"' in out
 
@@ -105,7 +105,7 @@ def test_demo_names_the_extra_of_a_family_whose_dependencies_are_missing(capsys,
 @pytest.mark.slow
 def test_demo_runs_the_deep_family(capsys, tmp_path):
     pytest.importorskip("zuko")
-    assert main(["demo", "--family", "deep", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--family", "deep", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "noise-free circle" in out and "plain MLE" in out and "Tweedie" in out
     assert (tmp_path / "deep_circle.png").exists()
@@ -113,7 +113,7 @@ def test_demo_runs_the_deep_family(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_demo_runs_the_kde_family(capsys, tmp_path):
-    assert main(["demo", "--family", "kde", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--family", "kde", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "bandwidth rules" in out and "finite log p" in out
     assert (tmp_path / "kde_bandwidth_rules.png").exists()
@@ -121,7 +121,7 @@ def test_demo_runs_the_kde_family(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_demo_runs_the_ar_family(capsys, tmp_path):
-    assert main(["demo", "--family", "ar", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--family", "ar", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "without a lag matrix" in out and "order by BIC" in out and "recursive forecasts" in out
 
@@ -129,7 +129,7 @@ def test_demo_runs_the_ar_family(capsys, tmp_path):
 @pytest.mark.slow
 def test_demo_runs_the_eeg_family(capsys, tmp_path):
     pytest.importorskip("pyriemann")
-    assert main(["demo", "--family", "eeg", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--family", "eeg", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "imagined left vs right fist" in out and "ACMSearchCV" in out and "Cao E1(d)" in out
 
@@ -137,6 +137,6 @@ def test_demo_runs_the_eeg_family(capsys, tmp_path):
 @pytest.mark.slow
 def test_demo_runs_the_score_family(capsys, tmp_path):
     pytest.importorskip("torch")
-    assert main(["demo", "--family", "score", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--family", "score", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "ScoreAutoEncoder(sigma=0.1)" in out and "energy" in out and "MH acceptance" in out

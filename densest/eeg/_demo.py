@@ -18,7 +18,7 @@ def _spatial_ts_svm():
     return make_pipeline(Covariances("oas"), TangentSpace(), SVC(kernel="linear"))
 
 
-def run_demo(out_dir=None, random_state=0):
+def run_demo(out_dir=None, random_state=0, quick=False):
     """Classify imagined left vs right fist on the bundled sample: ACM against the spatial covariance.
 
     Outer stratified 5-fold CV (one repeat, seeded) of the spatial-covariance
@@ -32,6 +32,8 @@ def run_demo(out_dir=None, random_state=0):
         Unused (no figures).
     random_state : int
         Seed of the outer folds.
+    quick : bool
+        A smaller search grid and embedding range (a fast check that the section runs).
 
     Returns
     -------
@@ -39,11 +41,12 @@ def run_demo(out_dir=None, random_state=0):
         ``tables``: list of (title, columns, rows); ``figures``: empty.
     """
     X, y, info = load_eegbci_sample()
+    orders, lags, max_order = ((1, 2), (1,), 6) if quick else ((1, 2, 4, 6), (1, 2), 11)
+    grid = f"orders {{{','.join(map(str, orders))}}} x lags {{{','.join(map(str, lags))}}}"
     models = {
         "spatial covariance (OAS) + TS + SVM": _spatial_ts_svm(),
         "ACM(order 4, lag 1) + TS + SVM": make_acm_pipeline(order=4, lag=1),
-        "ACMSearchCV, orders {1,2,4,6} x lags {1,2}, inner 3-fold": ACMSearchCV(orders=(1, 2, 4, 6), lags=(1, 2),
-                                                                                 n_jobs=2),  # fmt: skip
+        f"ACMSearchCV, {grid}, inner 3-fold": ACMSearchCV(orders=orders, lags=lags, n_jobs=2),
     }
     rows = []
     with warnings.catch_warnings():
@@ -61,7 +64,7 @@ def run_demo(out_dir=None, random_state=0):
     )
     start = time.perf_counter()
     lag = embedding.select_lag(X)
-    e1, _ = embedding.cao_statistics(X, lag, max_order=11, n_jobs=-1)
+    e1, _ = embedding.cao_statistics(X, lag, max_order=max_order, n_jobs=-1)
     order = embedding.saturation(e1)
     choice = (
         f"data-driven embedding of the whole sample ({time.perf_counter() - start:.1f} s): lag = first minimum "

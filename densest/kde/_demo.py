@@ -10,7 +10,7 @@ from densest.kde import KernelDensity, regimes
 RULES = ("auto", "nn", "loo", "gauss-kl", "scott", "silverman")
 
 
-def run_demo(out_dir=None, random_state=0):
+def run_demo(out_dir=None, random_state=0, quick=False):
     """Fit KernelDensity with every bandwidth rule on high-dimensional Gaussian data.
 
     Parameters
@@ -19,13 +19,15 @@ def run_demo(out_dir=None, random_state=0):
         Folder for figures; None for no figures.
     random_state : int
         Seed.
+    quick : bool
+        Smaller data and shorter training (a fast check that the section runs).
 
     Returns
     -------
     result : dict
         ``tables``: list of (title, columns, rows); ``figures``: list of paths.
     """
-    d, n = 64, 4000
+    d, n = 64, (1000 if quick else 4000)
     X, _, params = make_gaussian_mixture(n + 1000, d, n_components=1, separation=0.0,
                                          random_state=random_state)  # fmt: skip
     X, T = X[:n], X[n:]
