@@ -157,6 +157,7 @@ class ReferenceTiles:
         self.Y, self.ysq, self.logw = Y, ysq, logw
         self.boxes = (np.empty((0, Y.shape[1])), np.empty((0, Y.shape[1])), np.empty(0))
         self.rank = None
+        self._parts = {}
         if not prune:
             return
         order = spatial_order(Y, t_block)
@@ -169,9 +170,34 @@ class ReferenceTiles:
 
     def in_float64(self):
         """The same tiles, in the same order, with the points in float64."""
-        tiles = copy.copy(self)
+        tiles = self.for_one_call()
         tiles.Y = self.Y.astype(np.float64)
         return tiles
+
+    def for_one_call(self):
+        """A shallow copy whose norm parts (:meth:`norm_parts`) are its own: a caller
+        that keeps the tiles (a fitted estimator) then keeps no copy of the points."""
+        tiles = copy.copy(self)
+        tiles._parts = {}
+        return tiles
+
+    def norm_parts(self, bound, block_size):
+        """The rows with squared norm at most ``bound`` and the others, each as
+        (ReferenceTiles of those rows or None if there are none, mask of them among
+        this set's rows); built once per bound and reused by later calls on these
+        tiles (e.g. progress-bar chunks)."""
+        if bound not in self._parts:
+            small = self.ysq <= bound
+            parts = []
+            for mask in (small, ~small):
+                part = None
+                if mask.any():
+                    t_block = tile_sizes(1, int(mask.sum()), self.Y.shape[1], 1, block_size)[1]
+                    part = ReferenceTiles(np.ascontiguousarray(self.Y[mask]), self.ysq[mask],
+                                          self.logw[mask], t_block, self.prune)  # fmt: skip
+                parts.append((part, mask))
+            self._parts = {bound: parts}  # one bound at a time: a new one replaces it
+        return self._parts[bound]
 
     def rows(self, index):
         """Rows of the given reference indices (-1: none) in the visiting order."""
@@ -232,9 +258,21 @@ def gemm_inexact(d, kernel, c_max, q_sq_max, y_sq_max, dtype):
     """
     if kernel in ROOT_KERNELS:
         return True
+    return bool(q_sq_max + y_sq_max > gemm_norm_limit(d, c_max, dtype))
+
+
+def gemm_norm_limit(d, c_max, dtype):
+    """Largest |q|^2 + |y|^2 for which GEMM products in ``dtype`` keep the Gaussian
+    log-density within ``GEMM_LOG_ERROR_TOL[dtype]`` (see :func:`gemm_inexact`).
+
+    Examples
+    --------
+    >>> f"{gemm_norm_limit(64, 0.5, np.float64):.4g}"
+    '1.126e+05'
+    """
     dtype = np.dtype(dtype)
-    rounding = math.sqrt(d) * np.finfo(dtype).eps / 2 * (q_sq_max + y_sq_max)
-    return bool(2.0 * c_max * rounding > GEMM_LOG_ERROR_TOL[dtype.name])
+    per_norm = 2.0 * c_max * math.sqrt(d) * float(np.finfo(dtype).eps) / 2
+    return GEMM_LOG_ERROR_TOL[dtype.name] / per_norm if per_norm > 0 else math.inf
 
 
 def _max(values):
@@ -338,8 +376,10 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
         Tile size (see :func:`tile_sizes`).
     direct : bool or None
         Distances from explicit differences (True) or from one GEMM per tile
-        (False); None: explicit differences when ``d <= DIRECT_MAX_D`` or where
-        a GEMM's rounding could show (:func:`gemm_inexact`).
+        (False); None: explicit differences when ``d <= DIRECT_MAX_D``, and
+        above for the pairs where a GEMM's rounding could show
+        (:func:`gemm_inexact`): the pairs of queries and reference points whose
+        squared norms are at most half of :func:`gemm_norm_limit` keep the GEMM.
     prune : bool or None
         Visit rows in k-d tree order and skip reference tiles that add less than
         e^-40 of every query's sum (each skip changes a log-sum by less than
@@ -361,9 +401,6 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
     cs = np.ascontiguousarray(0.5 / np.asarray(bandwidths, dtype=np.float64) ** 2)
     if self_index is None:
         self_index = np.full(m, -1, dtype=np.int64)
-    M = np.empty((m, k))
-    S = np.empty((m, k))
-    S2 = np.empty((m, k))
     chosen = direct
     direct, prune = _settings(d, direct, prune)
     with numba_threads(n_jobs) as n_threads, one_blas_thread():
@@ -374,13 +411,73 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
         c_max, q_sq_max = float(cs.max()), _max(qsq)
         if Q.dtype != tiles.Y.dtype or (chosen is None and not direct):
             Q, tiles = float64_if_needed(Q, tiles, kernel, c_max, q_sq_max)
+        split = False
         if chosen is None and not direct:
             direct = gemm_inexact(d, kernel, c_max, q_sq_max, _max(tiles.ysq), Q.dtype)
+            split = direct and kernel not in ROOT_KERNELS
         func = kern.tile_sums_parallel if n_threads > 1 else kern.tile_sums_serial
-        func(Q, qsq, tiles.Y, tiles.ysq, tiles.logw, cs, kern.KERNEL_IDS[kernel],
-             tiles.rows(_in_order(self_index, order)), int(direct), int(want_s2), q_block, t_block,
-             *tiles.boxes, M, S, S2)  # fmt: skip
+
+        def run(Qp, qsq_p, tiles_p, index_p, direct_p):
+            out = tuple(np.empty((len(Qp), k)) for _ in range(3))
+            q_p = tile_sizes(len(Qp), tiles_p.Y.shape[0], d, n_threads, block_size)[0]
+            func(Qp, qsq_p, tiles_p.Y, tiles_p.ysq, tiles_p.logw, cs, kern.KERNEL_IDS[kernel],
+                 tiles_p.rows(index_p), int(direct_p), int(want_s2), q_p, tiles_p.t_block,
+                 *tiles_p.boxes, *out)  # fmt: skip
+            return out
+
+        index = _in_order(self_index, order)
+        if split:
+            limit = gemm_norm_limit(d, c_max, Q.dtype)
+            M, S, S2 = _by_norm(run, Q, qsq, tiles, index, limit, block_size, _combine)
+        else:
+            M, S, S2 = run(Q, qsq, tiles, index, direct)
     return _restore(order, M, S, S2)
+
+
+def _by_norm(run, Q, qsq, tiles, index, limit, block_size, combine):
+    """run's outputs over all pairs, with GEMM products between the queries and the
+    reference points of squared norm at most limit / 2 (exact there, their sum being
+    at most limit) and explicit differences for every other pair.
+
+    ``run(Q, qsq, tiles, index, direct)`` returns a tuple of per-query arrays, and
+    ``combine`` merges two such tuples over disjoint reference parts.
+
+    Where a few points lie far out (heavy tails), this keeps most pairs on the GEMM
+    path instead of sending the whole call to explicit differences.
+    """
+    (near, near_mask), (far, far_mask) = tiles.norm_parts(0.5 * limit, block_size)
+    small = qsq <= 0.5 * limit
+    if not small.any() or near is None:
+        return run(Q, qsq, tiles, index, True)
+    rows = tiles.rows(index[small])
+    Q_small, qsq_small = Q[small], qsq[small]
+    out = run(Q_small, qsq_small, near, _part_index(rows, near_mask), False)
+    if far is not None:
+        out = combine(out, run(Q_small, qsq_small, far, _part_index(rows, far_mask), True))
+    if small.all():
+        return out
+    rest = run(Q[~small], qsq[~small], tiles, index[~small], True)
+    full = tuple(np.empty((len(Q),) + part.shape[1:]) for part in out)
+    for whole, part_small, part_rest in zip(full, out, rest):
+        whole[small] = part_small
+        whole[~small] = part_rest
+    return full
+
+
+def _part_index(rows, mask):
+    """Rows of a set (-1: none) as rows of its part ``mask`` (-1 where outside it)."""
+    inside = (rows >= 0) & mask[np.maximum(rows, 0)]
+    position = np.cumsum(mask) - 1
+    return np.where(inside, position[np.maximum(rows, 0)], -1)
+
+
+def _combine(a, b):
+    """(M, S, S2) over two disjoint sets of terms, from each set's (M, S, S2)."""
+    (Ma, Sa, S2a), (Mb, Sb, S2b) = a, b
+    M = np.maximum(Ma, Mb)
+    shift = np.where(np.isneginf(M), 0.0, M)
+    ea, eb = np.exp(Ma - shift), np.exp(Mb - shift)
+    return M, Sa * ea + Sb * eb, S2a * ea * ea + S2b * eb * eb
 
 
 def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size="auto"):
@@ -466,9 +563,8 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
     if self_index is None:
         self_index = np.full(m, -1, dtype=np.int64)
     c_bases = np.ascontiguousarray(c_bases, dtype=np.float64)
+    cs = c_bases[:, None] * 2.0 ** np.arange(n_levels)
     top = float(np.max(log_weights))
-    dref = np.empty(m)
-    S = np.empty((m, len(c_bases), int(n_levels)))
     with numba_threads(n_jobs) as n_threads, one_blas_thread():
         q_block, t_block = tile_sizes(m, Y.shape[0], d, n_threads, block_size)
         func = kern.chain_sums_parallel if n_threads > 1 else kern.chain_sums_serial
@@ -476,11 +572,25 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
         tiles = ReferenceTiles(Y, ysq, log_weights - top, t_block, prune)
         order, Q, qsq = _arrange_queries(Q, q_block, prune)
         c_max = float(c_bases.max()) * 2.0 ** (int(n_levels) - 1)
-        direct = direct or gemm_inexact(d, "gaussian", c_max, _max(qsq), _max(ysq), Q.dtype)
-        func(Q, qsq, tiles.Y, tiles.ysq, np.exp(tiles.logw), c_bases, _shared_power(c_bases),
-             tiles.rows(_in_order(self_index, order)), int(direct), q_block, t_block, *tiles.boxes,
-             dref, S)  # fmt: skip
-        dref, S = _restore(order, dref, S)
-    cs = c_bases[:, None] * 2.0 ** np.arange(n_levels)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return top - cs[None] * dref[:, None, None] + np.log(S)
+        split = not direct and gemm_inexact(d, "gaussian", c_max, _max(qsq), _max(ysq), Q.dtype)
+
+        def run(Qp, qsq_p, tiles_p, index_p, direct_p):
+            dref, S = np.empty(len(Qp)), np.empty((len(Qp), len(c_bases), int(n_levels)))
+            q_p = tile_sizes(len(Qp), tiles_p.Y.shape[0], d, n_threads, block_size)[0]
+            func(Qp, qsq_p, tiles_p.Y, tiles_p.ysq, np.exp(tiles_p.logw), c_bases, _shared_power(c_bases),
+                 tiles_p.rows(index_p), int(direct_p), q_p, tiles_p.t_block, *tiles_p.boxes, dref, S)  # fmt: skip
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return (-cs[None] * dref[:, None, None] + np.log(S),)
+
+        index = _in_order(self_index, order)
+        if split:
+            limit = gemm_norm_limit(d, c_max, Q.dtype)
+            (log_sums,) = _by_norm(run, Q, qsq, tiles, index, limit, block_size, _add_logs)
+        else:
+            (log_sums,) = run(Q, qsq, tiles, index, direct)
+    return top + _restore(order, log_sums)[0]
+
+
+def _add_logs(a, b):
+    """(log sums,) over two disjoint sets of terms, from each set's."""
+    return (np.logaddexp(a[0], b[0]),)
