@@ -48,7 +48,9 @@ class KernelDensity(DensityMixin, BaseEstimator):
     for the exponential and linear kernels, and wherever that identity's rounding
     (about ``sqrt(d) u (|q|^2 + |y|^2)``, times ``1 / (2 h^2)`` in a log-density:
     bandwidths small beside the data's scale) could move a float64 log-density by
-    1e-10: there explicit differences are used as well (1.2-2x slower at d = 16-256).
+    1e-10: there explicit differences are used as well (1.2-2x slower at d = 16-256),
+    for the pairs with a point far from the centre only (heavy tails keep the GEMM
+    for the bulk).
     See ``dtype`` for float32.
 
     Parameters
