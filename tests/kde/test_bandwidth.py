@@ -82,22 +82,10 @@ def test_loo_chains_are_exact_on_near_duplicates_above_the_gemm_dimension(rng):
     np.testing.assert_allclose(got, brute_force_loo(X, hs, np.ones(200)), rtol=0, atol=1e-10)
 
 
-def test_loo_chains_with_far_points_keep_the_gemm_for_the_other_pairs(monkeypatch, rng):
+def test_loo_chains_with_far_points_keep_the_gemm_for_the_other_pairs(engine_parts, rng):
     # Two points 100 out: GEMM distances are inexact for the pairs they are in, and
     # only those pairs take explicit differences (before, the whole grid did).
-    from densest.kde import _engine
-
-    calls = []
-    real = _engine._by_norm
-
-    def spy(run, *args):
-        def recording(Q, qsq, tiles, index, direct):
-            calls.append((len(Q), tiles.Y.shape[0], bool(direct)))
-            return run(Q, qsq, tiles, index, direct)
-
-        return real(recording, *args)
-
-    monkeypatch.setattr(_engine, "_by_norm", spy)
+    calls = engine_parts
     X = rng.standard_normal((300, 12))
     X[0] *= 100.0
     X[1] = -X[0]

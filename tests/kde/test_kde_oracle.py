@@ -72,31 +72,12 @@ def test_every_kernel_is_exact_at_and_next_to_data_points_above_the_gemm_dimensi
         np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-10, err_msg=f"h={h}")
 
 
-def _record_parts(monkeypatch):
-    """Calls of the engine's kernel made through _engine._by_norm, as
-    (queries, reference points, explicit differences)."""
-    from densest.kde import _engine
-
-    calls = []
-    real = _engine._by_norm
-
-    def spy(run, *args):
-        def recording(Q, qsq, tiles, index, direct):
-            calls.append((len(Q), tiles.Y.shape[0], bool(direct)))
-            return run(Q, qsq, tiles, index, direct)
-
-        return real(recording, *args)
-
-    monkeypatch.setattr(_engine, "_by_norm", spy)
-    return calls
-
-
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_far_points_leave_the_other_pairs_on_the_gemm_path(dtype, monkeypatch, rng):
+def test_far_points_leave_the_other_pairs_on_the_gemm_path(dtype, engine_parts, rng):
     # Three reference points and three queries 1e4 out (heavy tails) make GEMM distances
     # inexact for the pairs they are in. They used to send the whole call to explicit
     # differences (1.3-1.9x slower at d = 16-64); now only those pairs take them.
-    calls = _record_parts(monkeypatch)
+    calls = engine_parts
     d, h = 16, 0.3
     X = rng.standard_normal((400, d))
     X[:3] *= 1e4
@@ -133,9 +114,9 @@ def test_sums_over_two_parts_combine_as_one_pass(rng):
     assert M[0] == -np.inf and S[0] == 0.0
 
 
-def test_far_points_split_each_progress_chunk(monkeypatch, rng):
+def test_far_points_split_each_progress_chunk(engine_parts, rng):
     pytest.importorskip("tqdm")
-    calls = _record_parts(monkeypatch)
+    calls = engine_parts
     X = rng.standard_normal((300, 12))
     X[0] *= 1e5
     X[1] = -X[0]  # far out on both sides: the centring (the mean) stays in the bulk
