@@ -94,6 +94,19 @@ def test_far_points_leave_the_other_pairs_on_the_gemm_path(dtype, engine_parts, 
     np.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-10)  # the far query's is -1.4e10
 
 
+def test_far_points_on_one_side_do_not_move_the_centre_off_the_bulk(engine_parts, rng):
+    # Three points 1e5 out on the same side pulled a mean centre 750 away from the bulk:
+    # every point then counted as far and every pair took explicit differences.
+    X = rng.standard_normal((400, 16))
+    X[:3] = 1e5 + rng.standard_normal((3, 16))
+    Q = rng.standard_normal((30, 16))
+    kde = KernelDensity(bandwidth=0.3).fit(X)
+    got = kde.score_samples(Q)
+    assert np.abs(kde.location_).max() < 0.5
+    assert sorted(engine_parts) == [(30, 3, True), (30, 397, False)]
+    np.testing.assert_allclose(got, brute_force_log_density(X, Q, 0.3), rtol=0, atol=1e-10)
+
+
 def test_sums_over_two_parts_combine_as_one_pass(rng):
     from densest.kde._engine import _combine
 
