@@ -11,8 +11,13 @@ of --repeats), the time with explicit differences for every pair (the engine cal
 with ``direct=True``, as every such call ran before), and the max error against
 float64 explicit differences and scipy's logsumexp on 100 of the queries.
 
+With --dtype float32 the points are stored in float32: the bulk's pairs then take
+float32 products (explicit differences read float32 points as they are), unless more
+than a tenth of the pairs have a far point, in which case the call works on float64
+copies; errors are against the stored points.
+
 Usage: python benchmarks/kde_tails.py [--n 50000] [--m 5000] [--d 16 32 64] [--nu inf 5 2 1]
-       [--repeats 3]
+       [--repeats 3] [--dtype float64]
 """
 
 import argparse
@@ -51,9 +56,10 @@ def main():
     parser.add_argument("--d", type=int, nargs="+", default=[16, 32, 64])
     parser.add_argument("--nu", type=float, nargs="+", default=[math.inf, 5.0, 2.0, 1.0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; densest n_jobs=-1; "
-          f"n = {args.n}, m = {args.m}; bandwidth: the default rule")  # fmt: skip
+          f"n = {args.n}, m = {args.m}; bandwidth: the default rule; {args.dtype}")  # fmt: skip
     print("| d | nu | h | far reference points (far queries) | densest (s) | explicit differences for all (s) | ratio "
           "| max error |")
     print("|---|---|---|---|---|---|---|---|")
@@ -62,25 +68,25 @@ def main():
         for nu in args.nu:
             Z = student_t(rng, args.n + args.m, d, nu)
             X, Q = Z[: args.n], Z[args.n :]
-            kde = KernelDensity(n_jobs=-1).fit(X)
+            kde = KernelDensity(n_jobs=-1, dtype=args.dtype).fit(X)
             h = kde.bandwidth_
             kde.score_samples(Q[:10])
             t_auto, logp = best_of(args.repeats, lambda: kde.score_samples(Q))
-            Y, Qs = kde.reference_, kde._standardised(Q)
-            ysq = np.einsum("ij,ij->i", Y, Y)
+            Y, Qs = kde.reference_, kde._standardised(Q).astype(args.dtype)
+            ysq = np.einsum("ij,ij->i", Y, Y, dtype=np.float64)
 
             def all_direct():
                 return log_sum_exp_terms(Qs, Y, ysq, kde._log_weights, np.array([h]), "gaussian",
                                          n_jobs=-1, direct=True)  # fmt: skip
 
             t_direct, _ = best_of(args.repeats, all_direct)
-            limit = gemm_norm_limit(d, 0.5 / h**2, np.float64)
-            qsq = np.einsum("ij,ij->i", Qs, Qs)
+            limit = gemm_norm_limit(d, 0.5 / h**2, args.dtype)
+            qsq = np.einsum("ij,ij->i", Qs, Qs, dtype=np.float64)
             far = f"{np.sum(ysq > 0.5 * limit)} of {args.n} (queries: {np.sum(qsq > 0.5 * limit)})"
             if ysq.max() + qsq.max() <= limit:
                 far = "none: all GEMM"
-            sub = Qs[:100]
-            d2 = ((sub[:, None, :] - Y[None]) ** 2).sum(-1)
+            sub = Qs[:100].astype(np.float64)
+            d2 = ((sub[:, None, :] - Y[None].astype(np.float64)) ** 2).sum(-1)
             exact = (logsumexp(-d2 / (2 * h * h), axis=1) - math.log(args.n)
                      - log_kernel_norm("gaussian", d, h) + kde.log_det_scaling_)  # fmt: skip
             error = np.abs(logp[:100] - exact).max()

@@ -283,8 +283,8 @@ default="auto"
 
     def _lse(self, Z, bandwidths, want_s2=False):
         c_max = 0.5 / float(np.min(bandwidths)) ** 2
-        q_sq_max = float(np.max(np.einsum("ij,ij->i", Z, Z, dtype=np.float64), initial=0.0))
-        Z, tiles = float64_if_needed(Z, self._tiles.for_one_call(), self.kernel, c_max, q_sq_max)
+        qsq = np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
+        Z, tiles = float64_if_needed(Z, self._tiles.for_one_call(), self.kernel, c_max, qsq)
         kwargs = {"n_jobs": self.n_jobs, "block_size": self.block_size, "want_s2": want_s2,
                   "tiles": tiles}  # fmt: skip
         args = (self.reference_, self._ref_sq, self._log_weights, bandwidths, self.kernel)

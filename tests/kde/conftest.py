@@ -4,7 +4,7 @@ import pytest
 @pytest.fixture
 def engine_parts(monkeypatch):
     """Calls of the KDE kernels made through ``_engine._by_norm`` (the split by norm),
-    recorded as (queries, reference points, explicit differences)."""
+    recorded as (queries, reference points, explicit differences, points' dtype)."""
     from densest.kde import _engine
 
     calls = []
@@ -12,7 +12,7 @@ def engine_parts(monkeypatch):
 
     def spy(run, *args):
         def recording(Q, qsq, tiles, index, direct):
-            calls.append((len(Q), tiles.Y.shape[0], bool(direct)))
+            calls.append((len(Q), tiles.Y.shape[0], bool(direct), tiles.Y.dtype.name))
             return run(Q, qsq, tiles, index, direct)
 
         return real(recording, *args)

@@ -91,7 +91,7 @@ def test_loo_chains_with_far_points_keep_the_gemm_for_the_other_pairs(engine_par
     X[1] = -X[0]
     hs = bandwidth.chain_grid(0.5)
     got = bandwidth.loo_log_likelihood(X, hs)
-    assert sorted(calls) == [(2, 300, True), (298, 2, True), (298, 298, False)]
+    assert sorted(call[:3] for call in calls) == [(2, 300, True), (298, 2, True), (298, 298, False)]
     np.testing.assert_allclose(got, brute_force_loo(X, hs, np.ones(300)), rtol=1e-13, atol=1e-10)
 
 

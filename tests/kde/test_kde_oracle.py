@@ -87,11 +87,14 @@ def test_far_points_leave_the_other_pairs_on_the_gemm_path(dtype, engine_parts, 
                    X[:2] + step * rng.standard_normal((2, d)), 1e4 * rng.standard_normal((1, d))])  # fmt: skip
     kde = KernelDensity(bandwidth=h, dtype=dtype).fit(X)
     got = kde.score_samples(Q)
-    assert sorted(calls) == [(3, 400, True), (40, 3, True), (40, 397, False)]  # 3 far queries
-    # float32 storage: exact on the stored (centred, rounded) points
+    # 3 far queries; float32 points stay float32 (few far pairs: no float64 copies)
+    assert sorted(calls) == [(3, 400, True, dtype), (40, 3, True, dtype), (40, 397, False, dtype)]
+    # float32 storage: against the stored (centred, rounded) points, within the float32
+    # target (the bulk's pairs take float32 products)
     stored, queries = ((A - kde.location_).astype(dtype).astype(np.float64) for A in (X, Q))
     expected = brute_force_log_density(stored, queries, h)
-    np.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-10)  # the far query's is -1.4e10
+    atol = 1e-10 if dtype == "float64" else 1e-4
+    np.testing.assert_allclose(got, expected, rtol=1e-14, atol=atol)  # the far query's is -1.4e10
 
 
 def test_far_points_on_one_side_do_not_move_the_centre_off_the_bulk(engine_parts, rng):
@@ -103,7 +106,7 @@ def test_far_points_on_one_side_do_not_move_the_centre_off_the_bulk(engine_parts
     kde = KernelDensity(bandwidth=0.3).fit(X)
     got = kde.score_samples(Q)
     assert np.abs(kde.location_).max() < 0.5
-    assert sorted(engine_parts) == [(30, 3, True), (30, 397, False)]
+    assert sorted(call[:3] for call in engine_parts) == [(30, 3, True), (30, 397, False)]
     np.testing.assert_allclose(got, brute_force_log_density(X, Q, 0.3), rtol=0, atol=1e-10)
 
 
@@ -127,6 +130,31 @@ def test_sums_over_two_parts_combine_as_one_pass(rng):
     assert M[0] == -np.inf and S[0] == 0.0
 
 
+@pytest.mark.parametrize("kernel", ["gaussian", "exponential"])
+def test_float32_points_are_copied_to_float64_only_where_many_pairs_need_it(kernel, monkeypatch, rng):
+    # Explicit differences read float32 points as they are: the exponential kernel
+    # (always explicit above d = 8) and calls with a few far points need no float64
+    # copy. A Gaussian call whose bulk is too far out for float32 products does.
+    from densest.kde import _engine
+
+    copies = []
+    real = _engine.ReferenceTiles.in_float64
+    monkeypatch.setattr(_engine.ReferenceTiles, "in_float64", lambda tiles: copies.append(1) or real(tiles))
+    X = rng.standard_normal((300, 16))
+    X[0] *= 1e4
+    X[1] = -X[0]
+    Q = X[2:40] + 0.01 * rng.standard_normal((38, 16))
+    for h, copied in ((0.3, False), (0.01, kernel == "gaussian")):
+        copies.clear()
+        kde = KernelDensity(bandwidth=h, kernel=kernel, dtype="float32").fit(X)
+        got = kde.score_samples(Q)
+        assert bool(copies) == copied, h
+        stored, queries = ((A - kde.location_).astype(np.float32).astype(np.float64) for A in (X, Q))
+        float32_products = kernel == "gaussian" and not copied
+        atol = 1e-4 if float32_products else 1e-10
+        np.testing.assert_allclose(got, brute_force_log_density(stored, queries, h, kernel), rtol=0, atol=atol)
+
+
 def test_far_points_split_each_progress_chunk(engine_parts, rng):
     pytest.importorskip("tqdm")
     calls = engine_parts
@@ -135,9 +163,9 @@ def test_far_points_split_each_progress_chunk(engine_parts, rng):
     X[1] = -X[0]  # far out on both sides: the centring (the mean) stays in the bulk
     Q = np.vstack([X] * 8)  # chunks of 1024, 1024 and 352 rows with 8, 6 and 2 far ones
     got = KernelDensity(bandwidth=0.1, progress=True).fit(X).score_samples(Q)
-    assert sorted(calls) == sorted([(8, 300, True), (1016, 2, True), (1016, 298, False),
-                                    (6, 300, True), (1018, 2, True), (1018, 298, False),
-                                    (2, 300, True), (350, 2, True), (350, 298, False)])  # fmt: skip
+    assert sorted(call[:3] for call in calls) == sorted([(8, 300, True), (1016, 2, True), (1016, 298, False),
+                                                         (6, 300, True), (1018, 2, True), (1018, 298, False),
+                                                         (2, 300, True), (350, 2, True), (350, 298, False)])  # fmt: skip
     np.testing.assert_allclose(got, np.tile(brute_force_log_density(X, X, 0.1), 8), rtol=0, atol=1e-10)
 
 
