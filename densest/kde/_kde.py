@@ -87,10 +87,12 @@ default="auto"
         and, where float32 products are accurate enough, roughly halves GEMM
         time; norms and all accumulation stay float64. Products in float32 put
         errors of up to about ``sqrt(d) 6e-8 (max|q|^2 + max|y|^2) / (2 h^2)`` into
-        a log-density (above d = 8); where twice that exceeds 2e-4 (small
-        bandwidths, d in the hundreds) a call takes float64 copies of the points
-        and float64 products instead, so log-densities stay within 1e-4
-        (``benchmarks/kde_accuracy.py``).
+        a log-density (above d = 8); where twice that exceeds 2e-4 only for the
+        pairs with one of a few far points (heavy tails), those pairs take
+        explicit differences, and where it does for more (small bandwidths, d in
+        the hundreds) a call takes float64 copies of the points and float64
+        products instead, so log-densities stay within 1e-4
+        (``benchmarks/kde_accuracy.py``, ``benchmarks/kde_tails.py``).
     block_size : "auto" or int, default="auto"
         Query rows per tile (the reference tile is four times longer); memory per
         thread is O(block_size^2 + block_size * d). Results do not depend on it
