@@ -95,10 +95,16 @@ _EXP_C8 = 2.4876178959085513e-05
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
+def _clamp_k(x, lo):
+    """x clamped to [lo, 709], and k = round(x / ln2) as a double."""
+    x = min(max(x, lo), 709.0)
+    return x, np.floor(x * _LOG2E + 0.5)
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
 def _reduce(x, lo):
     """Clamp x to [lo, 709] and split it as k ln2 + r, |r| <= ln2/2 (Cody-Waite)."""
-    x = min(max(x, lo), 709.0)
-    kf = np.floor(x * _LOG2E + 0.5)
+    x, kf = _clamp_k(x, lo)
     return kf, (x - kf * _LN2_HI) - kf * _LN2_LO
 
 
@@ -114,13 +120,13 @@ def exp_clamped(x):
 
     Reduction x = k ln2 + r, |r| <= ln2/2, in one multiply-add (the rounding of ln2
     adds at most 1022 * 5.6e-17 to r), a degree-8 polynomial (relative error below
-    1.5e-12 over the whole range, tested) and 2**k built from its bit pattern.  Below -708 the result is 3.3e-308 instead of a subnormal or
+    1.5e-12 over the whole range, tested) and 2**k built from its bit pattern.
+    Below -708 the result is 3.3e-308 instead of a subnormal or
     zero: negligible beside a log-sum-exp whose reference term is exp(0) = 1.
     Above 709 it is 8.2e307, whose square overflows, which is how callers detect
     it.  NaN propagates.
     """
-    x = min(max(x, -708.0), 709.0)
-    kf = np.floor(x * _LOG2E + 0.5)
+    x, kf = _clamp_k(x, -708.0)
     r = x - kf * _LN2
     p = _EXP_C8
     p = p * r + _EXP_C7
