@@ -493,7 +493,7 @@ def _tile_buffers(Q, nq, t_block, direct, n_bw):
     products), distances, and per bandwidth the tile's log weights minus c |y|^2
     (GEMM tiles). Products and tiles are padded to whole blocks of _block."""
     d = Q.shape[1]
-    own = not direct and d <= OWN_MAX_D
+    own = not direct and d <= OWN_MAX_D and Q.itemsize == 8  # float32 tiles: sgemm
     rows = padded(nq, BLOCK_ROWS)
     cols = padded(t_block, BLOCK_COLS)
     buf = np.empty(1 if direct else rows * cols, dtype=Q.dtype)
