@@ -81,7 +81,7 @@ def test_far_points_leave_the_other_pairs_on_the_gemm_path(dtype, engine_parts, 
     d, h = 16, 0.3
     X = rng.standard_normal((400, d))
     X[:3] *= 1e4
-    X[2] = -X[0] - X[1]  # the centring (the mean) stays in the bulk
+    X[2] = -X[0] - X[1]  # on all sides: the mean and the median both stay in the bulk
     step = 0.1 * h / math.sqrt(d)
     Q = np.vstack([X[3:23] + step * rng.standard_normal((20, d)), rng.standard_normal((20, d)),
                    X[:2] + step * rng.standard_normal((2, d)), 1e4 * rng.standard_normal((1, d))])  # fmt: skip
@@ -160,7 +160,7 @@ def test_far_points_split_each_progress_chunk(engine_parts, rng):
     calls = engine_parts
     X = rng.standard_normal((300, 12))
     X[0] *= 1e5
-    X[1] = -X[0]  # far out on both sides: the centring (the mean) stays in the bulk
+    X[1] = -X[0]  # far out on both sides: the mean and the median both stay in the bulk
     Q = np.vstack([X] * 8)  # chunks of 1024, 1024 and 352 rows with 8, 6 and 2 far ones
     got = KernelDensity(bandwidth=0.1, progress=True).fit(X).score_samples(Q)
     assert sorted(call[:3] for call in calls) == sorted([(8, 300, True), (1016, 2, True), (1016, 298, False),
