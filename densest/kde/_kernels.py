@@ -53,8 +53,6 @@ KERNEL_IDS = {
 
 _LOG2E = 1.4426950408889634
 _LN2 = 0.6931471805599453
-_LN2_HI = 0.693147180369123816490
-_LN2_LO = 1.90821492927058770002e-10
 # 2**52 + 1023: adding it to an integral double puts (k + 1023) in the low mantissa bits.
 _EXP_SHIFT = 4503599627370496.0 + 1023.0
 
@@ -102,13 +100,6 @@ def _clamp_k(x, lo):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _reduce(x, lo):
-    """Clamp x to [lo, 709] and split it as k ln2 + r, |r| <= ln2/2 (Cody-Waite)."""
-    x, kf = _clamp_k(x, lo)
-    return kf, (x - kf * _LN2_HI) - kf * _LN2_LO
-
-
-@numba.njit(fastmath=FASTMATH, inline="always")
 def _times_two_to(p, kf):
     """p * 2**k, 2**k built from its bit pattern."""
     return p * _int64_as_float64(_float64_as_int64(kf + _EXP_SHIFT) << 52)
@@ -140,43 +131,39 @@ def exp_clamped(x):
     return _times_two_to(p, kf)
 
 
-# Degree-11 Chebyshev fit of exp on the same interval (mpmath.chebyfit, 40 digits):
-# error 3.2e-18, so float64 Horner rounding (an ulp or two) dominates.
-_FINE_C0 = 1.0
-_FINE_C1 = 1.0
-_FINE_C2 = 0.5000000000000019
-_FINE_C3 = 0.1666666666666668
-_FINE_C4 = 0.04166666666648795
-_FINE_C5 = 0.008333333333319589
-_FINE_C6 = 0.0013888888952352863
-_FINE_C7 = 0.00019841269890076403
-_FINE_C8 = 2.4801485441561313e-05
-_FINE_C9 = 2.755724088722987e-06
-_FINE_C10 = 2.763265472252779e-07
-_FINE_C11 = 2.5110049204818658e-08
+# exp_chain's polynomial: 1 + r g(r), g a degree-8 Chebyshev fit of (e^r - 1) / r on
+# the same interval (mpmath.chebyfit, 40 digits), so that the relative error vanishes
+# with r: at most 1.1e-13 |r| (3.6e-14 at the ends), before float64 rounding.
+_CHAIN_G = (2.762514117220653e-06, 2.4876207124222955e-05, 0.00019841208686407412,
+            0.0013888821599954801, 0.008333333353752491, 0.041666666891345835,
+            0.1666666666664826, 0.4999999999979747, 1.0)  # fmt: skip
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def exp_fine(x, lo):
-    """exp(x) for x clamped to [lo, 709] (lo >= -708), within two ulps for |x| <= 2.
+def exp_chain(x, lo):
+    """exp(x) for lo <= x <= 0 (x below lo gives exp(lo)), for terms that chains raise
+    to powers P up to 2560.
 
-    As exp_clamped with a degree-11 polynomial (tested), for terms whose rounding is
-    later amplified (raised to powers along a chain).
+    Such a term matters only while P |x| <= 45 or so (below e^-45 of the chain's
+    nearest term, 1): so either k = round(x / ln2) = 0 and |r| = |x| <= 45 / P,
+    or P <= 130. The polynomial's relative error, at most 1.1e-13 |r|, then
+    grows to at most 5e-12 in t^P (tested), plus the float64 rounding of about
+    an ulp times P. One multiply-add reduces x (ln2's rounding adds |k| 5.6e-17
+    to r) and no upper clamp is taken: callers pass x <= 0.
     """
-    kf, r = _reduce(x, lo)
-    p = _FINE_C11
-    p = p * r + _FINE_C10
-    p = p * r + _FINE_C9
-    p = p * r + _FINE_C8
-    p = p * r + _FINE_C7
-    p = p * r + _FINE_C6
-    p = p * r + _FINE_C5
-    p = p * r + _FINE_C4
-    p = p * r + _FINE_C3
-    p = p * r + _FINE_C2
-    p = p * r + _FINE_C1
-    p = p * r + _FINE_C0
-    return _times_two_to(p, kf)
+    x = max(x, lo)
+    kf = np.floor(x * _LOG2E + 0.5)
+    r = x - kf * _LN2
+    g = _CHAIN_G[0]
+    g = g * r + _CHAIN_G[1]
+    g = g * r + _CHAIN_G[2]
+    g = g * r + _CHAIN_G[3]
+    g = g * r + _CHAIN_G[4]
+    g = g * r + _CHAIN_G[5]
+    g = g * r + _CHAIN_G[6]
+    g = g * r + _CHAIN_G[7]
+    g = g * r + _CHAIN_G[8]
+    return _times_two_to(g * r + 1.0, kf)
 
 
 @numba.njit(inline="always")
@@ -650,7 +637,10 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
 # are squared twice between floors: one floor per two levels. A floored term adds at
 # most 1e-75 to sums that are at least exp(-100), n * 3e-32 relative in all.
 _CHAIN_FLOOR = 1e-75
-_CHAIN_LOG_FLOOR = math.log(_CHAIN_FLOOR)
+# The shared exponential t of q chains is clamped at _CHAIN_LOG_START / (2q - 1), so
+# that the chains' starts t^q, ..., t^(2q - 1) are at least 1e-150 and their squares
+# normal doubles: only t^q (level 0 of chain 0, squared twice) needs the floor.
+_CHAIN_LOG_START = math.log(1e-150)
 # A level whose sum is below this ends the chain for the tile row: each later level
 # adds less, at most 1e-120 per level against sums of at least exp(-100). (The odd
 # levels of floored terms are 1e-150 each, so rows of them stop.)
@@ -742,23 +732,29 @@ def _floored_power(t, p):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _unit_terms(d2, nt, dref, c, p, wrel, uniform, unit):
-    """unit[j] = exp(-c (d2[j] - dref)), floored; returns sum_j wrel_j unit_j^p."""
+def _unit_terms(d2, nt, dref, c, p, wrel, uniform, unit, U):
+    """unit[j] = t = exp(-c (d2[j] - dref)), clamped (see _CHAIN_LOG_START), and
+    U[0, j] = t^p floored; returns sum_j wrel_j t^p. d2 >= dref, so the exponent
+    is at most 0."""
+    lo = _CHAIN_LOG_START / (2 * p - 1)
     acc0 = 0.0
     for j in range(nt):
-        t = exp_fine(-c * (d2[j] - dref), _CHAIN_LOG_FLOOR)
+        t = exp_chain(-c * (d2[j] - dref), lo)
         unit[j] = t
-        acc0 += _weight(wrel, j, uniform) * _floored_power(t, p)
+        v = _floored_power(t, p)
+        U[0, j] = v
+        acc0 += _weight(wrel, j, uniform) * v
     return acc0
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
 def _start_levels(unit, q, wrel, uniform, nt, U, sums):
-    """From the terms t = unit[j], start q chains (q = 1 to 4, a compile-time
-    constant): chain b takes t^(q + b), floored at _CHAIN_FLOOR, puts its fourth
-    power (level 2) in U[b] and its level 0 and 1 sums in sums[b] (chain 0's
-    level 0 sum is _unit_terms'). One sweep for all chains: a sweep per chain
-    measured 3-6 % slower in all.
+    """From the terms t = unit[j] and their floored q-th powers in U[0] (from
+    _unit_terms), start q chains (q = 1 to 4, a compile-time constant): chain b
+    takes t^(q + b), puts its fourth power (level 2), floored at _CHAIN_FLOOR, in
+    U[b] and its level 0 and 1 sums in sums[b] (chain 0's level 0 sum is
+    _unit_terms'). One sweep for all chains: a sweep per chain measured 3-6 %
+    slower in all.
     """
     s01 = 0.0
     s10 = 0.0
@@ -770,18 +766,18 @@ def _start_levels(unit, q, wrel, uniform, nt, U, sums):
     for j in range(nt):
         t = unit[j]
         w = _weight(wrel, j, uniform)
-        v = _floored_power(t, q)
+        v = U[0, j]
         x = v * v
         s01 += w * x
         U[0, j] = max(x * x, _CHAIN_FLOOR)
         if q > 1:
-            v = max(v * t, _CHAIN_FLOOR)
+            v = v * t
             s10, s11, U[1, j] = _two_levels(v, w, s10, s11)
         if q > 2:
-            v = max(v * t, _CHAIN_FLOOR)
+            v = v * t
             s20, s21, U[2, j] = _two_levels(v, w, s20, s21)
         if q > 3:
-            v = max(v * t, _CHAIN_FLOOR)
+            v = v * t
             s30, s31, U[3, j] = _two_levels(v, w, s30, s31)
     sums[0, 1] = s01
     if q > 1:
@@ -808,16 +804,16 @@ def _start_chains(d2, nt, dref, c, q, wrel, uniform, unit, U, sums):
     compiled sweeps; a power chosen inside the loop measured 10 % slower.
     """
     if q == 1:
-        sums[0, 0] = _unit_terms(d2, nt, dref, c, 1, wrel, uniform, unit)
+        sums[0, 0] = _unit_terms(d2, nt, dref, c, 1, wrel, uniform, unit, U)
         _start_levels(unit, 1, wrel, uniform, nt, U, sums)
     elif q == 2:
-        sums[0, 0] = _unit_terms(d2, nt, dref, c, 2, wrel, uniform, unit)
+        sums[0, 0] = _unit_terms(d2, nt, dref, c, 2, wrel, uniform, unit, U)
         _start_levels(unit, 2, wrel, uniform, nt, U, sums)
     elif q == 3:
-        sums[0, 0] = _unit_terms(d2, nt, dref, c, 3, wrel, uniform, unit)
+        sums[0, 0] = _unit_terms(d2, nt, dref, c, 3, wrel, uniform, unit, U)
         _start_levels(unit, 3, wrel, uniform, nt, U, sums)
     else:
-        sums[0, 0] = _unit_terms(d2, nt, dref, c, 4, wrel, uniform, unit)
+        sums[0, 0] = _unit_terms(d2, nt, dref, c, 4, wrel, uniform, unit, U)
         _start_levels(unit, 4, wrel, uniform, nt, U, sums)
 
 
