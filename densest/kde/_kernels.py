@@ -436,42 +436,98 @@ def _transpose_tile(Y, t0, nt, yt):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
+def _bits_min(m, v):
+    """min(m, v's bit pattern as int64), v >= 0 or +inf (see _row_min)."""
+    return min(m, _float64_as_int64(v))
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _first_sweep(Q, i, yt, nt, d2, head):
+    """d2[j] = the sum over the first head features (1 to 4) of (Q[i, f] - yt[f, j])^2;
+    returns the bit pattern of their minimum."""
+    m = _float64_as_int64(np.inf)
+    q0 = np.float64(Q[i, 0])
+    q1 = np.float64(Q[i, min(1, head - 1)])
+    q2 = np.float64(Q[i, min(2, head - 1)])
+    q3 = np.float64(Q[i, min(3, head - 1)])
+    if head == 1:
+        for j in range(nt):
+            a = q0 - yt[0, j]
+            d2[j] = a * a
+            m = _bits_min(m, d2[j])
+    elif head == 2:
+        for j in range(nt):
+            a = q0 - yt[0, j]
+            b = q1 - yt[1, j]
+            d2[j] = a * a + b * b
+            m = _bits_min(m, d2[j])
+    elif head == 3:
+        for j in range(nt):
+            a = q0 - yt[0, j]
+            b = q1 - yt[1, j]
+            c = q2 - yt[2, j]
+            d2[j] = (a * a + b * b) + c * c
+            m = _bits_min(m, d2[j])
+    else:
+        for j in range(nt):
+            a = q0 - yt[0, j]
+            b = q1 - yt[1, j]
+            c = q2 - yt[2, j]
+            e = q3 - yt[3, j]
+            d2[j] = (a * a + b * b) + (c * c + e * e)
+            m = _bits_min(m, d2[j])
+    return m
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _four_sweep(Q, i, yt, nt, d2, f):
+    """Add features f to f + 3 to d2; returns the bit pattern of d2's new minimum."""
+    m = _float64_as_int64(np.inf)
+    q0 = np.float64(Q[i, f])
+    q1 = np.float64(Q[i, f + 1])
+    q2 = np.float64(Q[i, f + 2])
+    q3 = np.float64(Q[i, f + 3])
+    for j in range(nt):
+        a = q0 - yt[f, j]
+        b = q1 - yt[f + 1, j]
+        c = q2 - yt[f + 2, j]
+        e = q3 - yt[f + 3, j]
+        d2[j] += (a * a + b * b) + (c * c + e * e)
+        m = _bits_min(m, d2[j])
+    return m
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
 def _direct_row(Q, i, yt, nt, d2):
     """Squared distances from Q[i] (in float64) to the transposed tile, by explicit
-    differences.
+    differences; returns their minimum.
 
-    Four features per sweep over d2 (eight flops per element and sweep), then
-    the remaining features one per sweep. Rows are indexed, not sliced: a slice
-    is a new array whose reference count the serial twin updates atomically, and
-    per tile row that cost about 10 % of its pass at d = 2 (the parallel kernel
-    measured no such cost).
+    One sweep over d2 sets the first 1 to 4 features (d - 4k of them), then each
+    sweep adds four (eight flops per element). Only the last sweep's minimum is
+    used: callers that drop it, and the sweeps before the last, compile without
+    it. Rows are indexed, not sliced: a slice is a new array whose reference
+    count the serial twin updates atomically, and per tile row that cost about
+    10 % of its pass at d = 2 (the parallel kernel measured no such cost).
     """
-    for j in range(nt):
-        d2[j] = 0.0
-    d4 = yt.shape[0] // 4 * 4
-    for f in range(0, d4, 4):
-        q0 = np.float64(Q[i, f])
-        q1 = np.float64(Q[i, f + 1])
-        q2 = np.float64(Q[i, f + 2])
-        q3 = np.float64(Q[i, f + 3])
-        for j in range(nt):
-            a = q0 - yt[f, j]
-            b = q1 - yt[f + 1, j]
-            c = q2 - yt[f + 2, j]
-            e = q3 - yt[f + 3, j]
-            d2[j] += (a * a + b * b) + (c * c + e * e)
-    for f in range(d4, yt.shape[0]):
-        qf = np.float64(Q[i, f])
-        for j in range(nt):
-            diff = qf - yt[f, j]
-            d2[j] += diff * diff
+    d = yt.shape[0]
+    head = d - (d - 1) // 4 * 4
+    m = _first_sweep(Q, i, yt, nt, d2, head)
+    for f in range(head, d - 4, 4):
+        _four_sweep(Q, i, yt, nt, d2, f)
+    if d > head:
+        m = _four_sweep(Q, i, yt, nt, d2, d - 4)
+    return _int64_as_float64(m)
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
 def _gemm_row(qs, ys, G, r, nt, d2):
-    """Squared distances from the inner products G[r] and the squared norms."""
+    """Squared distances from the inner products G[r] and the squared norms; returns
+    their minimum."""
+    m = _float64_as_int64(np.inf)
     for j in range(nt):
         d2[j] = max(qs + ys[j] - 2.0 * G[r, j], 0.0)
+        m = _bits_min(m, d2[j])
+    return _int64_as_float64(m)
 
 
 @numba.njit(inline="always")
@@ -654,10 +710,9 @@ def _row_min(d2, nt):
     Non-negative doubles order like their bit patterns read as int64, and an
     integer minimum vectorises where a floating-point one needs the no-NaN flag.
     """
-    bits = d2.view(np.int64)
     m = _float64_as_int64(np.inf)
     for j in range(nt):
-        m = min(m, bits[j])
+        m = _bits_min(m, d2[j])
     return _int64_as_float64(m)
 
 
@@ -882,13 +937,13 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
                 w_sum += w_tile[j]
             for r in range(nq):
                 if direct:
-                    _direct_row(Q, q0 + r, yt, nt, d2)
+                    tile_min = _direct_row(Q, q0 + r, yt, nt, d2)
                 else:
-                    _gemm_row(qsq[q0 + r], ys, G, r, nt, d2)
+                    tile_min = _gemm_row(qsq[q0 + r], ys, G, r, nt, d2)
                 own = self_index[q0 + r]
                 if t0 <= own < t1:
                     d2[own - t0] = np.inf
-                tile_min = _row_min(d2, nt)
+                    tile_min = _row_min(d2, nt)
                 if tile_min == np.inf:
                     continue
                 if tile_min < dref[q0 + r]:

@@ -130,6 +130,40 @@ def test_row_minimum_reads_distances_as_integers(rng):
     assert _row_min(np.array([7.0, 5e-324, 1.0]), 3) == 5e-324
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_distance_rows_return_their_minimum(dtype, rng):
+    # Explicit differences take one sweep for the first 1 to 4 features and one per
+    # further four; the chains use the minimum that each row returns, so every
+    # split of d (1 to 9) must give the squared distances and their minimum.
+    import numba
+
+    from densest.kde._kernels import _direct_row, _gemm_row
+
+    @numba.njit
+    def direct(Q, yt, nt, d2):
+        return _direct_row(Q, 0, yt, nt, d2)
+
+    @numba.njit
+    def gemm(qs, ys, G, nt, d2):
+        return _gemm_row(qs, ys, G, 0, nt, d2)
+
+    for d in range(1, 10):
+        Y = rng.standard_normal((37, d))
+        q = rng.standard_normal((1, d)).astype(dtype)
+        expected = ((q.astype(np.float64) - Y) ** 2).sum(1)
+        d2 = np.full(40, -1.0)
+        low = direct(q, np.ascontiguousarray(Y.T), 37, d2)
+        np.testing.assert_allclose(d2[:37], expected, rtol=1e-14)
+        assert low == d2[:37].min() and np.all(d2[37:] == -1.0)
+        G = (q.astype(np.float64) @ Y.T).reshape(1, -1)
+        qs = float((q.astype(np.float64) ** 2).sum())
+        low = gemm(qs, (Y * Y).sum(1), G, 37, d2)
+        np.testing.assert_allclose(d2[:37], expected, rtol=1e-10)
+        assert low == d2[:37].min()
+    assert direct(np.zeros((1, 2)), np.zeros((2, 3)), 3, d2) == 0.0
+    assert gemm(0.0, np.zeros(3), np.full((1, 3), 1e-20), 3, d2) == 0.0
+
+
 @pytest.mark.parametrize("n_chains", [1, 2, 3, 4, 5])
 def test_chain_grids_share_one_exponential_and_stay_exact(n_chains, rng):
     # chain_grid's chains start at c (q + b) / q: one exponential per pair serves
