@@ -100,22 +100,20 @@ def exp_rate():
 
 def tile_gemm_time(X, Q, repeats):
     """Best time of the products Q X^T alone, on densest's tiles and threads, by the
-    engine's own routine (its register-blocked kernel up to d = 32, else BLAS)."""
+    engine's own routine and buffers (its register-blocked kernel up to d = OWN_MAX_D = 24, else
+    BLAS)."""
     import numba
 
-    from densest.kde._kernels import BLOCK_COLS, BLOCK_ROWS, padded, query_block, tile_products
+    from densest.kde._kernels import _tile_buffers, query_block, tile_products
 
     @numba.njit(parallel=True)
     def products(Q, Y, q_block, t_block):
-        m, n, d = Q.shape[0], Y.shape[0], Q.shape[1]
+        m, n = Q.shape[0], Y.shape[0]
         total = 0.0
         for qt in numba.prange((m + q_block - 1) // q_block):
             q0 = qt * q_block
             q1 = min(q0 + q_block, m)
-            rows, cols = padded(q1 - q0, BLOCK_ROWS), padded(t_block, BLOCK_COLS)
-            buf = np.empty(rows * cols)
-            yt = np.empty((d, cols))
-            qb = np.empty((rows, d))
+            buf, yt, qb, _, _ = _tile_buffers(Q, q1 - q0, t_block, 0, 0)
             query_block(Q, q0, q1, qb)
             for t0 in range(0, n, t_block):
                 G = tile_products(Q, q0, q1, Y, t0, min(t0 + t_block, n), qb, yt, buf)

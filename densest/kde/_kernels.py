@@ -530,17 +530,27 @@ def _gemm_row(qs, ys, G, r, nt, d2):
     return _int64_as_float64(m)
 
 
+# The transposed tile's rows are this many doubles longer than the tile: rows of 256
+# or 512 doubles start 2 or 4 KiB apart, which maps the d rows that _block reads for
+# each output block to the same few sets of a 32 KiB 8-way L1 cache. With the pad,
+# the whole pass with the default 512 x 256 tiles measured 1-3 % faster at d = 16 and
+# 6-13 % at d = 24, and with 128 x 512 tiles 33 % faster at d = 16 (benchmarks/RESULTS.md,
+# session 16).
+TILE_ROW_PAD = 8
+
+
 @numba.njit(inline="always")
 def _tile_buffers(Q, nq, t_block, direct, n_bw):
     """Per-thread scratch: products, transposed reference tile, query rows (own
     products), distances, and per bandwidth the tile's log weights minus c |y|^2
-    (GEMM tiles). Products and tiles are padded to whole blocks of _block."""
+    (GEMM tiles). Products and tiles are padded to whole blocks of _block, the
+    transposed tile's rows by TILE_ROW_PAD more."""
     d = Q.shape[1]
     own = not direct and d <= OWN_MAX_D and Q.itemsize == 8  # float32 tiles: sgemm
     rows = padded(nq, BLOCK_ROWS)
     cols = padded(t_block, BLOCK_COLS)
     buf = np.empty(1 if direct else rows * cols, dtype=Q.dtype)
-    yt = np.empty((d if direct or own else 0, cols), dtype=np.float64)
+    yt = np.empty((d if direct or own else 0, cols + TILE_ROW_PAD), dtype=np.float64)
     qb = np.empty((rows if own else 0, d), dtype=np.float64)
     d2 = np.empty(t_block, dtype=np.float64)
     a = np.empty((0 if direct else n_bw, t_block), dtype=np.float64)
