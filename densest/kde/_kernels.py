@@ -503,20 +503,20 @@ def _direct_row(Q, i, yt, nt, d2):
     differences; returns their minimum.
 
     One sweep over d2 sets the first 1 to 4 features (d - 4k of them), then each
-    sweep adds four (eight flops per element). Only the last sweep's minimum is
-    used: callers that drop it, and the sweeps before the last, compile without
-    it. Rows are indexed, not sliced: a slice is a new array whose reference
+    sweep adds four (eight flops per element). Only the last sweep takes the
+    minimum, and callers that drop it compile without it. Rows are indexed, not
+    sliced: a slice is a new array whose reference
     count the serial twin updates atomically, and per tile row that cost about
     10 % of its pass at d = 2 (the parallel kernel measured no such cost).
     """
     d = yt.shape[0]
     head = d - (d - 1) // 4 * 4
-    m = _first_sweep(Q, i, yt, nt, d2, head)
+    if d == head:
+        return _int64_as_float64(_first_sweep(Q, i, yt, nt, d2, head))
+    _first_sweep(Q, i, yt, nt, d2, head)
     for f in range(head, d - 4, 4):
         _four_sweep(Q, i, yt, nt, d2, f)
-    if d > head:
-        m = _four_sweep(Q, i, yt, nt, d2, d - 4)
-    return _int64_as_float64(m)
+    return _int64_as_float64(_four_sweep(Q, i, yt, nt, d2, d - 4))
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
