@@ -505,9 +505,9 @@ def _direct_row(Q, i, yt, nt, d2):
     One sweep over d2 sets the first 1 to 4 features (d - 4k of them), then each
     sweep adds four (eight flops per element). Only the last sweep takes the
     minimum, and callers that drop it compile without it. Rows are indexed, not
-    sliced: a slice is a new array whose reference
-    count the serial twin updates atomically, and per tile row that cost about
-    10 % of its pass at d = 2 (the parallel kernel measured no such cost).
+    sliced: a slice is a new array whose reference count the serial twin updates
+    atomically, and per tile row that cost about 10 % of its pass at d = 2 (the
+    parallel kernel measured no such cost).
     """
     d = yt.shape[0]
     head = d - (d - 1) // 4 * 4
