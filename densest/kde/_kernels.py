@@ -296,6 +296,60 @@ def _generic_row(d2, logw, c, nt, kernel):
     return m_b, s_b, s2_b
 
 
+# Kernels whose terms w K need no logarithm: inside the support K lies in [1e-16, 1]
+# (1 - t^2, 1 - |t|, or 1), so with the tile's weights divided by their largest one
+# (spanning at most _PLAIN_SPAN nats, else the log-space row) no term underflows.
+_PLAIN_SPAN = 600.0
+
+
+@numba.njit(inline="always")
+def _plain_kernel(kernel):
+    return kernel == TOPHAT or kernel == EPANECHNIKOV or kernel == LINEAR
+
+
+@numba.njit(inline="always")
+def _tile_weights(lw, nt, wt):
+    """wt[j] = exp(lw[j] - max(lw)); returns max(lw) and whether lw spans at most
+    _PLAIN_SPAN nats (once per tile, for the plain rows)."""
+    top = -np.inf
+    low = np.inf
+    for j in range(nt):
+        top = max(top, lw[j])
+        low = min(low, lw[j])
+    for j in range(nt):
+        wt[j] = math.exp(lw[j] - top)
+    return top, low >= top - _PLAIN_SPAN
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _plain_row(d2, wt, top, c, nt, kernel):
+    """As _generic_row for the tophat, Epanechnikov and linear kernels, in one
+    vectorised sweep of w K (weights wt relative to exp(top)), without logarithms.
+    t^2 = d2 * 2c as in _log_kernel, so the supports are the same. The sum of
+    squares costs one multiply-add per term, so it is always taken."""
+    c2 = 2.0 * c
+    s_b = 0.0
+    s2_b = 0.0
+    if kernel == TOPHAT:
+        for j in range(nt):
+            v = wt[j] if d2[j] * c2 < 1.0 else 0.0
+            s_b += v
+            s2_b += v * v
+    elif kernel == EPANECHNIKOV:
+        for j in range(nt):
+            v = wt[j] * max(1.0 - d2[j] * c2, 0.0)
+            s_b += v
+            s2_b += v * v
+    else:
+        for j in range(nt):
+            v = wt[j] * max(1.0 - math.sqrt(d2[j] * c2), 0.0)
+            s_b += v
+            s2_b += v * v
+    if s_b == 0.0:
+        return -np.inf, 0.0, 0.0
+    return top, s_b, s2_b
+
+
 # --- Tile products for the GEMM path ----------------------------------------------
 # OpenBLAS runs the engine's tile products (512 x 256 x d) well below its peak for
 # small d: its micro-kernel loads and stores each output block for a depth of only d.
@@ -645,6 +699,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
         buf, yt, qb, d2, a = _tile_buffers(Q, nq, t_block, direct,
                                        cs.shape[0] if kernel == GAUSSIAN else 0)
         query_block(Q, q0, q1, qb)
+        wt = np.empty(t_block if _plain_kernel(kernel) else 0)
         for r in range(nq):
             for k in range(cs.shape[0]):
                 M[q0 + r, k] = -np.inf
@@ -667,6 +722,10 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
             for k in range(a.shape[0]):
                 for j in range(nt):
                     a[k, j] = lw[j] - cs[k] * ys[j]
+            plain = False
+            top = 0.0
+            if _plain_kernel(kernel):
+                top, plain = _tile_weights(lw, nt, wt)
             for r in range(nq):
                 own = self_index[q0 + r]
                 if direct:
@@ -693,6 +752,8 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
                         have_d2 = True
                     if kernel == GAUSSIAN:
                         m_b, s_b, s2_b = _gaussian_row(d2, lw, cs[k], nt)
+                    elif plain:
+                        m_b, s_b, s2_b = _plain_row(d2, wt, top, cs[k], nt, kernel)
                     else:
                         m_b, s_b, s2_b = _generic_row(d2, lw, cs[k], nt, kernel)
                     _merge(M, S, S2, q0 + r, k, m_b, s_b, s2_b)

@@ -55,6 +55,41 @@ def test_every_kernel_matches_brute_force(kernel, rng):
     np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("kernel", ["tophat", "epanechnikov", "linear"])
+@pytest.mark.parametrize("d", [3, 12])
+def test_plain_kernel_sums_keep_weights_beyond_the_exponent_range(kernel, d, rng):
+    # The tophat, Epanechnikov and linear kernels sum w K without logarithms, with
+    # each tile's weights divided by its largest. Log weights spanning 800 nats
+    # would underflow there (the light points' terms would vanish), so such tiles
+    # take the log-space row: queries next to the light points keep exact sums.
+    from densest.kde._engine import log_kernel_norm, log_sum_exp_terms
+
+    X = rng.standard_normal((300, d))
+    X[1::2] += 20.0  # every other point, heavy, lies beyond every light point's support
+    logw = np.where(np.arange(300) % 2 == 0, -800.0, 0.0)
+    Q = X[:80:2] + 0.01 * rng.standard_normal((40, d))
+    M, S, _ = log_sum_exp_terms(Q, X, (X * X).sum(1), logw, np.array([2.0]), kernel, block_size=16)
+    got = M[:, 0] + np.log(S[:, 0]) - log_kernel_norm(kernel, d, 2.0)
+    # The heavy points add nothing: the sum is e^-800 times the light points' sum.
+    expected = brute_force_log_density(X[::2], Q, 2.0, kernel) + math.log(150) - 800.0
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("d", [3, 12])
+def test_plain_kernel_sums_of_squares_give_the_participation_ratio(d, rng):
+    # With equal weights the tophat's inverse participation ratio S^2 / S2 is the
+    # number of points inside the query's support.
+    from densest.kde._engine import log_sum_exp_terms
+
+    X = rng.standard_normal((500, d))
+    h = 0.8 * math.sqrt(d)
+    _, S, S2 = log_sum_exp_terms(X[:101], X, (X * X).sum(1), np.zeros(500), np.array([h]), "tophat",
+                                 want_s2=True, block_size=16)  # fmt: skip
+    inside = (((X[:101, None, :] - X[None]) ** 2).sum(-1) < h * h).sum(1)
+    np.testing.assert_allclose(S[:, 0] ** 2 / S2[:, 0], inside, rtol=1e-12)
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("d", [16, 40])
 def test_every_kernel_is_exact_at_and_next_to_data_points_above_the_gemm_dimension(kernel, d, rng):
