@@ -93,10 +93,11 @@ _EXP_C8 = 2.4876178959085513e-05
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _clamp_k(x, lo):
-    """x clamped to [lo, 709], and k = round(x / ln2) as a double."""
-    x = min(max(x, lo), 709.0)
-    return x, np.floor(x * _LOG2E + 0.5)
+def _reduce(x):
+    """k = round(x / ln2) as a double and r = x - k ln2 in one multiply-add, |r| <= ln2/2
+    (the rounding of ln2 adds at most |k| 5.6e-17 to r)."""
+    kf = np.floor(x * _LOG2E + 0.5)
+    return kf, x - kf * _LN2
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
@@ -117,8 +118,7 @@ def exp_clamped(x):
     Above 709 it is 8.2e307, whose square overflows, which is how callers detect
     it.  NaN propagates.
     """
-    x, kf = _clamp_k(x, -708.0)
-    r = x - kf * _LN2
+    kf, r = _reduce(min(max(x, -708.0), 709.0))
     p = _EXP_C8
     p = p * r + _EXP_C7
     p = p * r + _EXP_C6
@@ -151,9 +151,7 @@ def exp_chain(x, lo):
     an ulp times P. One multiply-add reduces x (ln2's rounding adds |k| 5.6e-17
     to r) and no upper clamp is taken: callers pass x <= 0.
     """
-    x = max(x, lo)
-    kf = np.floor(x * _LOG2E + 0.5)
-    r = x - kf * _LN2
+    kf, r = _reduce(max(x, lo))
     g = _CHAIN_G[0]
     g = g * r + _CHAIN_G[1]
     g = g * r + _CHAIN_G[2]
