@@ -220,10 +220,14 @@ def _settings(d, direct, prune):
 # differences. Measured errors are at most 0.44 (float64) and 0.35 (float32) times
 # that bound (benchmarks/kde_accuracy.py), within the targets of 1e-10 and 1e-4.
 GEMM_LOG_ERROR_TOL = {"float64": 1e-10, "float32": 2e-4}
-# log K of these kernels has an infinite slope in the squared distance at 0 (it goes
-# through |q - y|): a query on or next to a data point sees any rounding of d2 there
-# (errors up to 5e-7 at d = 16-64), so they always use explicit differences.
-ROOT_KERNELS = ("exponential", "linear")
+# The other kernels' log K has no bounded slope: at the support's edge (t -> 1) and,
+# for the exponential and linear kernels, at 0. Their GEMM distances are recomputed
+# from explicit differences where that rounding, taken this many times larger than
+# its estimate, could move log K by more than the tolerance (the kernels'
+# _exact_where_steep): those pairs are rare (d2 within about 1e-3 of h^2 for data of
+# norm 10 at d = 64). Without it, Epanechnikov next to its edge was off by 4e-7
+# (float64) and 4e-2 (float32 products).
+STEEP_SAFETY = 4.0
 
 
 def gemm_inexact(d, kernel, c_max, q_sq_max, y_sq_max, dtype):
@@ -256,9 +260,22 @@ def gemm_inexact(d, kernel, c_max, q_sq_max, y_sq_max, dtype):
     >>> gemm_inexact(64, "gaussian", 5.0, 100.0, 100.0, np.float32)
     True
     """
-    if kernel in ROOT_KERNELS:
-        return True
     return bool(q_sq_max + y_sq_max > gemm_norm_limit(d, c_max, dtype))
+
+
+def steep_errors(d, dtype):
+    """(err_unit, err_ratio) for the kernels: a GEMM distance in ``dtype`` is taken
+    to be off by up to err_unit (|q|^2 + |y|^2), and the non-Gaussian kernels
+    recompute the pairs where log K could then move by more than 1 / err_ratio.
+
+    Examples
+    --------
+    >>> unit, ratio = steep_errors(16, np.float64)
+    >>> f"{unit:.3g} {ratio:.3g}"
+    '8.88e-16 4e+10'
+    """
+    dtype = np.dtype(dtype)
+    return math.sqrt(d) * float(np.finfo(dtype).eps), STEEP_SAFETY / GEMM_LOG_ERROR_TOL[dtype.name]
 
 
 def gemm_norm_limit(d, c_max, dtype):
@@ -337,21 +354,24 @@ FLOAT32_SPLIT_MAX_FAR = 0.1
 
 def float64_if_needed(Q, tiles, kernel, c_max, qsq):
     """(Q, tiles) as float64 copies where float32 products could move a log-density
-    by more than ``GEMM_LOG_ERROR_TOL["float32"]`` for more than a few far points
-    (above DIRECT_MAX_D), else as given.
+    by more than ``GEMM_LOG_ERROR_TOL["float32"]`` for more than a few far points,
+    or the kernel is not Gaussian (above DIRECT_MAX_D), else as given.
 
     ``qsq`` holds the squared norms of the rows of Q. Where either is float64
     already both are returned in float64. Explicit differences (d <= DIRECT_MAX_D,
-    the exponential and linear kernels, the pairs with a far point) read float32
-    points as they are. Deciding once for all queries lets a caller that scores
-    them in chunks copy the reference points once.
+    the pairs with a far point) read float32 points as they are. The other kernels
+    take float64 products: float32 ones would leave a wide band of pairs next to
+    the support's edge to recompute (see STEEP_SAFETY). Deciding once for all
+    queries lets a caller that scores them in chunks copy the reference points once.
     """
     d = Q.shape[1]
     if np.float64 in (Q.dtype, tiles.Y.dtype):
         wide = tiles if tiles.Y.dtype == np.float64 else tiles.in_float64()
         return Q.astype(np.float64, copy=False), wide
-    if d <= DIRECT_MAX_D or kernel in ROOT_KERNELS:
+    if d <= DIRECT_MAX_D:
         return Q, tiles
+    if kernel != "gaussian":
+        return Q.astype(np.float64), tiles.in_float64()
     if not gemm_inexact(d, kernel, c_max, _max(qsq), _max(tiles.ysq), np.float32):
         return Q, tiles
     if _far_share(qsq, tiles.ysq, gemm_norm_limit(d, c_max, np.float32)) <= FLOAT32_SPLIT_MAX_FAR:
@@ -434,7 +454,7 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
         split = False
         if chosen is None and not direct:
             direct = gemm_inexact(d, kernel, c_max, q_sq_max, _max(tiles.ysq), Q.dtype)
-            split = direct and kernel not in ROOT_KERNELS
+            split = direct
         func = kern.tile_sums_parallel if n_threads > 1 else kern.tile_sums_serial
 
         def run(Qp, qsq_p, tiles_p, index_p, direct_p):
@@ -442,7 +462,7 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
             q_p = tile_sizes(len(Qp), tiles_p.Y.shape[0], d, n_threads, block_size)[0]
             func(Qp, qsq_p, tiles_p.Y, tiles_p.ysq, tiles_p.logw, cs, kern.KERNEL_IDS[kernel],
                  tiles_p.rows(index_p), int(direct_p), int(want_s2), q_p, tiles_p.t_block,
-                 *tiles_p.boxes, *out)  # fmt: skip
+                 *steep_errors(d, Qp.dtype), *tiles_p.boxes, *out)  # fmt: skip
             return out
 
         index = _in_order(self_index, order)

@@ -56,12 +56,14 @@ class KernelDensity(DensityMixin, BaseEstimator):
     every query's sum so far is skipped, so tight bandwidths and clustered data cost
     far less than all pairs, and each skip changes a log-density by less than 4e-18.
     Above d = 8 the distances come from the GEMM, ``|q|^2 + |y|^2 - 2 q.y``, except
-    for the exponential and linear kernels, and wherever that identity's rounding
-    (about ``sqrt(d) u (|q|^2 + |y|^2)``, times ``1 / (2 h^2)`` in a log-density:
-    bandwidths small beside the data's scale) could move a float64 log-density by
-    1e-10: there explicit differences are used as well (1.2-2x slower at d = 16-256),
-    for the pairs with a point far from the centre only (heavy tails keep the GEMM
-    for the bulk).
+    wherever that identity's rounding (about ``sqrt(d) u (|q|^2 + |y|^2)``, times
+    ``1 / (2 h^2)`` in a log-density: bandwidths small beside the data's scale)
+    could move a float64 log-density by 1e-10: there explicit differences are used
+    as well (1.2-2x slower at d = 16-256), for the pairs with a point far from the
+    centre only (heavy tails keep the GEMM for the bulk). The other kernels' log K
+    is steep next to the edge of their support (and, for the exponential and
+    linear kernels, next to 0): the rare pairs whose GEMM distance lies there are
+    recomputed from explicit differences.
     See ``dtype`` for float32.
 
     Parameters
@@ -91,7 +93,9 @@ default="auto"
         pairs with one of a few far points (heavy tails), those pairs take
         explicit differences, and where it does for more (small bandwidths, d in
         the hundreds) a call takes float64 copies of the points and float64
-        products instead, so log-densities stay within 1e-4
+        products instead, as do the non-Gaussian kernels above d = 8 (next to
+        their support's edge float32 products would leave too many pairs to
+        recompute), so log-densities stay within 1e-4
         (``benchmarks/kde_accuracy.py``, ``benchmarks/kde_tails.py``).
     block_size : "auto" or int, default="auto"
         Query rows per tile (the reference tile is four times longer); memory per

@@ -582,6 +582,72 @@ def _gemm_row(qs, ys, G, r, nt, d2):
     return _int64_as_float64(m)
 
 
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _gemm_row_near(qs, ys, G, r, nt, d2, h2):
+    """As _gemm_row, returning the minimum of the squared distances and of their
+    gaps |d2 - h2| to ``h2``: both in the same pass, for _exact_where_steep."""
+    m = _float64_as_int64(np.inf)
+    gap = m
+    for j in range(nt):
+        d2[j] = max(qs + ys[j] - 2.0 * G[r, j], 0.0)
+        m = _bits_min(m, d2[j])
+        gap = _bits_min(gap, abs(d2[j] - h2))
+    return _int64_as_float64(m), _int64_as_float64(gap)
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _exact_sq(Q, i, Y, j):
+    """|Q[i] - Y[j]|^2 from explicit differences, in float64."""
+    s = 0.0
+    for f in range(Q.shape[1]):
+        e = np.float64(Q[i, f]) - np.float64(Y[j, f])
+        s += e * e
+    return s
+
+
+@numba.njit(inline="always")
+def _steep_bands(kernel, c, err, ratio):
+    """Where a GEMM distance d2, off by up to ``err``, could move log K by more
+    than 1 / ``ratio``: |d2 - h^2| < edge and d2 < zero (-1: no such band).
+
+    With t^2 = d2 / h^2, log K moves by its slope in t^2 times err / h^2. The
+    slope is at most 2 / |1 - t^2| for the compact kernels (1 for Epanechnikov,
+    1.25 for the cosine, 2 for the linear kernel above t = 1/2; the tophat jumps
+    there), and at most 1 / t for the exponential and linear kernels below
+    t = 1/2. Each band is widened by err, d2 itself being off by that much.
+    """
+    h2 = 0.5 / c
+    edge = -1.0 if kernel == EXPONENTIAL else (2.0 * ratio + 1.0) * err
+    zero = -1.0
+    if kernel == EXPONENTIAL or kernel == LINEAR:
+        t = ratio * err / h2
+        zero = t * t * h2 + err
+    return h2, edge, zero
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _exact_where_steep(Q, i, Y, t0, nt, d2, cs, kernel, err, ratio, d2_min, gap):
+    """Recompute from explicit differences the GEMM distances of row i that lie in
+    a steep band of log K (see _steep_bands) for any bandwidth: rare pairs, found
+    for the first bandwidth from d2's minimum and its smallest gap to h^2 (see
+    _gemm_row_near), for the others by a vectorised count, before the scalar sweep
+    that mends them."""
+    for k in range(cs.shape[0]):
+        h2, edge, zero = _steep_bands(kernel, cs[k], err, ratio)
+        if k == 0:
+            steep = gap < edge or d2_min < zero
+        else:
+            n_steep = 0
+            for j in range(nt):
+                n_steep += (abs(d2[j] - h2) < edge) | (d2[j] < zero)
+            steep = n_steep > 0
+        if not steep:
+            continue
+        for j in range(nt):
+            if abs(d2[j] - h2) < edge or d2[j] < zero:
+                d2[j] = _exact_sq(Q, i, Y, t0 + j)
+
+
 # The transposed tile's rows are this many doubles longer than the tile: rows of 256
 # or 512 doubles start 2 or 4 KiB apart, which maps the d rows that _block reads for
 # each output block to the same few sets of a 32 KiB 8-way L1 cache. With the pad,
@@ -673,7 +739,7 @@ def _negligible(M, S, q0, q1, c, k, kernel, gap2, lw_top):
 
 
 def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_block, t_block,
-               lo, hi, lw_top, M, S, S2):  # fmt: skip
+               err_unit, err_ratio, lo, hi, lw_top, M, S, S2):  # fmt: skip
     """Blocked log-sum-exp engine (compiled below as a parallel kernel and its serial twin).
 
     Parameters: Q (m, d), qsq (m,) squared norms of Q in float64, Y (n, d),
@@ -681,7 +747,10 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
     self_index (m,) index into Y to leave out for each query (-1: none),
     direct (1: distances from explicit differences, for small d; 0: one BLAS
     GEMM per tile), want_s2 (0: S2 is not needed and its
-    values are then meaningless), tile sizes, the reference tiles' bounding boxes
+    values are then meaningless), tile sizes, err_unit and err_ratio (GEMM
+    distances are taken to be off by up to err_unit (|q|^2 + max |y|^2); the other
+    kernels recompute those where log K could move by more than 1 / err_ratio, see
+    _exact_where_steep), the reference tiles' bounding boxes
     lo, hi (n_tiles, d) and lw_top (n_tiles,), the log of each tile's largest
     weight times its size, for skipping tiles that add nothing (no rows: visit
     every tile), and the outputs M, S, S2 (m, k), filled in place.
@@ -717,6 +786,10 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
             G = _load_tile(Q, Y, q0, q1, t0, t1, direct, buf, yt, qb)
             lw = logw[t0:t1]
             ys = ysq[t0:t1]
+            ys_top = 0.0
+            if kernel != GAUSSIAN and not direct:
+                for j in range(nt):
+                    ys_top = max(ys_top, ys[j])
             for k in range(a.shape[0]):
                 for j in range(nt):
                     a[k, j] = lw[j] - cs[k] * ys[j]
@@ -745,9 +818,13 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
                             s_b, s2_b = _gaussian_sums_gemm(a, k, G, r, 2.0 * cs[k], b, nt, want_s2)
                         if _accept(s_b, s2_b, M, S, S2, q0 + r, k):
                             continue
-                    if not have_d2:
+                    if not have_d2 and kernel == GAUSSIAN:
                         _gemm_row(qsq[q0 + r], ys, G, r, nt, d2)
-                        have_d2 = True
+                    elif not have_d2:
+                        d2_min, gap = _gemm_row_near(qsq[q0 + r], ys, G, r, nt, d2, 0.5 / cs[0])
+                        err = err_unit * (qsq[q0 + r] + ys_top)
+                        _exact_where_steep(Q, q0 + r, Y, t0, nt, d2, cs, kernel, err, err_ratio, d2_min, gap)
+                    have_d2 = True
                     if kernel == GAUSSIAN:
                         m_b, s_b, s2_b = _gaussian_row(d2, lw, cs[k], nt)
                     elif plain:
@@ -1157,8 +1234,8 @@ def _signatures(body):
             sigs.append(types.void(mat, types.int64, types.Array(types.int64, 1, "C")))
         elif body is _tile_sums:
             sigs.append(types.void(mat, vec, mat, vec, vec, vec, types.int64, idx, types.int64,
-                                   types.int64, types.int64, types.int64, box, box, vec, out2, out2,
-                                   out2))  # fmt: skip
+                                   types.int64, types.int64, types.int64, types.float64,
+                                   types.float64, box, box, vec, out2, out2, out2))  # fmt: skip
         else:
             sigs.append(types.void(mat, vec, mat, vec, idx, types.int64, types.int64, out1))
     return sigs

@@ -9,7 +9,7 @@ from scipy.special import logsumexp
 from sklearn.neighbors import KernelDensity as SklearnKDE
 
 from densest.kde import KernelDensity, bandwidth
-from densest.kde._engine import log_kernel_norm
+from densest.kde._engine import log_kernel_norm, log_sum_exp_terms
 
 KERNELS = ["gaussian", "tophat", "epanechnikov", "exponential", "linear", "cosine"]
 
@@ -107,6 +107,59 @@ def test_every_kernel_is_exact_at_and_next_to_data_points_above_the_gemm_dimensi
         np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=1e-10, err_msg=f"h={h}")
 
 
+def _exact_log_sum(Q, Y, kernel):
+    """log sum_j K(|q - y_j|) for points held exactly in doubles: squared distances
+    as exact fractions, the kernel in 50-digit arithmetic (bandwidth 1)."""
+    from fractions import Fraction
+
+    import mpmath
+
+    mpmath.mp.dps = 50
+    out = []
+    for q in Q.astype(np.float64):
+        terms = []
+        for y in Y.astype(np.float64):
+            t2 = sum((Fraction(a) - Fraction(b)) ** 2 for a, b in zip(q, y))
+            t = mpmath.sqrt(mpmath.mpf(t2.numerator) / t2.denominator)
+            if kernel == "exponential":
+                terms.append(mpmath.exp(-t))
+            elif t < 1:
+                terms.append({"tophat": 1, "epanechnikov": 1 - t * t, "linear": 1 - t,
+                              "cosine": mpmath.cos(mpmath.pi * t / 2)}[kernel])  # fmt: skip
+        out.append(float(mpmath.log(mpmath.fsum(terms))) if terms else -math.inf)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("kernel", ["tophat", "epanechnikov", "linear", "cosine", "exponential"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_gemm_distances_are_exact_where_the_log_kernel_is_steep(kernel, dtype, rng):
+    # GEMM distances are off by about sqrt(d) u (|q|^2 + |y|^2), and log K moves by
+    # that times its slope, which has no bound at the support's edge (t -> 1) and, for
+    # the exponential and linear kernels, at 0. Queries at t = 1 -+ 2^-p and t = 2^-p
+    # from a point. Coordinates lie on a grid of 2^-grid with as many bits as the
+    # products can take (so that GEMM products round), and the offsets too, so every
+    # query is exact and so is the reference log-sum.
+    d = 16
+    grid, span = (23, 2**26) if dtype == "float64" else (20, 2**22)
+    Y = rng.integers(-span, span, size=(40, d)) / 2.0**grid
+    bits = range(5, grid + 1, 3)
+    if kernel == "cosine":  # cos(pi t / 2) itself is computed to ~1e-16 / (1 - t) only
+        bits = [p for p in bits if p <= 16]
+    offsets = [s for p in bits for s in (1 - 2.0**-p, 1 + 2.0**-p, 2.0**-p)]
+    Q = Y[rng.integers(0, 40, len(offsets))].copy()
+    Q[np.arange(len(offsets)), rng.integers(0, d, len(offsets))] += offsets
+    Q, Y = Q.astype(dtype), Y.astype(dtype)
+    M, S, _ = log_sum_exp_terms(Q, Y, (Y.astype(np.float64) ** 2).sum(1), np.zeros(len(Y)),
+                                np.array([1.0]), kernel)  # fmt: skip
+    with np.errstate(divide="ignore"):
+        got = M[:, 0] + np.log(S[:, 0])
+    expected = _exact_log_sum(Q, Y, kernel)
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
+    ok = np.isfinite(expected)
+    tol = 1e-10 if dtype == "float64" else 1e-4
+    np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=tol)
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_far_points_leave_the_other_pairs_on_the_gemm_path(dtype, engine_parts, rng):
     # Three reference points and three queries 1e4 out (heavy tails) make GEMM distances
@@ -167,9 +220,10 @@ def test_sums_over_two_parts_combine_as_one_pass(rng):
 
 @pytest.mark.parametrize("kernel", ["gaussian", "exponential"])
 def test_float32_points_are_copied_to_float64_only_where_many_pairs_need_it(kernel, monkeypatch, rng):
-    # Explicit differences read float32 points as they are: the exponential kernel
-    # (always explicit above d = 8) and calls with a few far points need no float64
-    # copy. A Gaussian call whose bulk is too far out for float32 products does.
+    # Explicit differences read float32 points as they are: Gaussian calls with a few
+    # far points need no float64 copy; one whose bulk is too far out for float32
+    # products does, and so does every call of the other kernels above d = 8 (their
+    # steep bands would hold too many pairs with float32 products).
     from densest.kde import _engine
 
     copies = []
@@ -179,7 +233,7 @@ def test_float32_points_are_copied_to_float64_only_where_many_pairs_need_it(kern
     X[0] *= 1e4
     X[1] = -X[0]
     Q = X[2:40] + 0.01 * rng.standard_normal((38, 16))
-    for h, copied in ((0.3, False), (0.01, kernel == "gaussian")):
+    for h, copied in ((0.3, kernel != "gaussian"), (0.01, True)):
         copies.clear()
         kde = KernelDensity(bandwidth=h, kernel=kernel, dtype="float32").fit(X)
         got = kde.score_samples(Q)
@@ -214,8 +268,9 @@ def test_gemm_rounding_bound_picks_explicit_differences_where_it_could_show():
     assert gemm_inexact(64, "gaussian", 1.01 * c_edge, 100.0, 100.0, np.float64)
     assert gemm_inexact(64, "gaussian", 1e6, 100.0, 100.0, np.float32)
     assert not gemm_inexact(64, "gaussian", 0.1, 100.0, 100.0, np.float32)
-    assert gemm_inexact(64, "exponential", 1e-6, 1.0, 1.0, np.float64)
-    assert gemm_inexact(64, "linear", 1e-6, 1.0, 1.0, np.float32)
+    # The other kernels share the bound: their steep bands are mended pair by pair.
+    assert not gemm_inexact(64, "exponential", 1e-6, 1.0, 1.0, np.float64)
+    assert gemm_inexact(64, "linear", 1.01 * c_edge, 100.0, 100.0, np.float64)
 
 
 @pytest.mark.parametrize("kernel", [k for k in KERNELS if k != "cosine"])
@@ -373,7 +428,8 @@ def test_serial_and_parallel_kernels_agree(rng):
     for direct in (0, 1):
         for func in (_kernels.tile_sums_serial, _kernels.tile_sums_parallel):
             M, S, S2 = (np.empty((100, 2)) for _ in range(3))
-            func(Q, qsq, X, ysq, np.zeros(500), cs, 0, idx, direct, 1, 16, 64, *no_boxes, M, S, S2)
+            func(Q, qsq, X, ysq, np.zeros(500), cs, 0, idx, direct, 1, 16, 64, 0.0, 0.0, *no_boxes, M, S,
+                 S2)
             outs.append(np.hstack([M + np.log(S), S**2 / S2]))
     for out in outs[1:]:
         np.testing.assert_allclose(out, outs[0], rtol=1e-12, atol=1e-12)
