@@ -294,15 +294,64 @@ def _generic_row(d2, logw, c, nt, kernel):
     return m_b, s_b, s2_b
 
 
-# Kernels whose terms w K need no logarithm: inside the support K lies in [1e-16, 1]
-# (1 - t^2, 1 - |t|, or 1), so with the tile's weights divided by their largest one
-# (spanning at most _PLAIN_SPAN nats, else the log-space row) no term underflows.
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _exponential_row(d2, logw, c, nt, terms):
+    """As _generic_row for the exponential kernel, log K = -sqrt(d2 * 2c), in two
+    vectorised sweeps: the terms (kept in ``terms``, one square root each) and their
+    maximum, then the sums with exp_clamped."""
+    c2 = 2.0 * c
+    m_b = -np.inf
+    for j in range(nt):
+        terms[j] = logw[j] - math.sqrt(d2[j] * c2)
+        m_b = max(m_b, terms[j])
+    s_b = 0.0
+    s2_b = 0.0
+    if m_b > -np.inf:
+        for j in range(nt):
+            e = exp_clamped(terms[j] - m_b)
+            s_b += e
+            s2_b += e * e
+    return m_b, s_b, s2_b
+
+
+# Taylor coefficients of sin(x) / x in x^2, (-1)^k / (2k + 1)!, k = 0..9: on
+# [0, pi/2] the first term left out, (pi/2)^20 / 21!, is 1.6e-16 of sin(x) or less.
+_SIN_C = tuple((-1.0) ** k / math.factorial(2 * k + 1) for k in range(9, -1, -1))
+# 1 - t for the largest t^2 below 1, 1 - 2^-53, whose square root rounds to 1.
+_LAST_GAP = 2.0**-54
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _cosine_kernel(t2):
+    """cos(pi t / 2) for t^2 = t2 >= 0 (0 for t^2 >= 1), as sin(pi u / 2) with
+    u = 1 - t: a few ulps of cos at t = sqrt(t2) rounded, up to the support's
+    edge (cos of that t would lose u's leading digits). Branch-free."""
+    u = max(1.0 - math.sqrt(t2), _LAST_GAP) if t2 < 1.0 else 0.0
+    x = 0.5 * math.pi * u
+    x2 = x * x
+    p = _SIN_C[0]
+    p = p * x2 + _SIN_C[1]
+    p = p * x2 + _SIN_C[2]
+    p = p * x2 + _SIN_C[3]
+    p = p * x2 + _SIN_C[4]
+    p = p * x2 + _SIN_C[5]
+    p = p * x2 + _SIN_C[6]
+    p = p * x2 + _SIN_C[7]
+    p = p * x2 + _SIN_C[8]
+    p = p * x2 + _SIN_C[9]
+    return x * p
+
+
+# Kernels whose terms w K need no logarithm: inside the support K lies in [8e-17, 1]
+# (1 - t^2, 1 - |t|, cos(pi t / 2) or 1), so with the tile's weights divided by
+# their largest one (spanning at most _PLAIN_SPAN nats, else the log-space row) no
+# term underflows.
 _PLAIN_SPAN = 600.0
 
 
 @numba.njit(inline="always")
 def _plain_kernel(kernel):
-    return kernel == TOPHAT or kernel == EPANECHNIKOV or kernel == LINEAR
+    return kernel != GAUSSIAN and kernel != EXPONENTIAL
 
 
 @numba.njit(inline="always")
@@ -321,8 +370,8 @@ def _tile_weights(lw, nt, wt):
 
 @numba.njit(fastmath=FASTMATH, inline="always")
 def _plain_row(d2, wt, top, c, nt, kernel):
-    """As _generic_row for the tophat, Epanechnikov and linear kernels, in one
-    vectorised sweep of w K (weights wt relative to exp(top)), without logarithms.
+    """As _generic_row for the compact kernels, in one vectorised sweep of w K
+    (weights wt relative to exp(top)), without logarithms.
     t^2 = d2 * 2c as in _log_kernel, so the supports are the same. The sum of
     squares costs one multiply-add per term, so it is always taken."""
     c2 = 2.0 * c
@@ -338,9 +387,14 @@ def _plain_row(d2, wt, top, c, nt, kernel):
             v = wt[j] * max(1.0 - d2[j] * c2, 0.0)
             s_b += v
             s2_b += v * v
-    else:
+    elif kernel == LINEAR:
         for j in range(nt):
             v = wt[j] * max(1.0 - math.sqrt(d2[j] * c2), 0.0)
+            s_b += v
+            s2_b += v * v
+    else:
+        for j in range(nt):
+            v = wt[j] * _cosine_kernel(d2[j] * c2)
             s_b += v
             s2_b += v * v
     if s_b == 0.0:
@@ -766,7 +820,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
         buf, yt, qb, d2, a = _tile_buffers(Q, nq, t_block, direct,
                                        cs.shape[0] if kernel == GAUSSIAN else 0)
         query_block(Q, q0, q1, qb)
-        wt = np.empty(t_block if _plain_kernel(kernel) else 0)
+        wt = np.empty(t_block if kernel != GAUSSIAN else 0)
         for r in range(nq):
             for k in range(cs.shape[0]):
                 M[q0 + r, k] = -np.inf
@@ -827,6 +881,8 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
                     have_d2 = True
                     if kernel == GAUSSIAN:
                         m_b, s_b, s2_b = _gaussian_row(d2, lw, cs[k], nt)
+                    elif kernel == EXPONENTIAL:
+                        m_b, s_b, s2_b = _exponential_row(d2, lw, cs[k], nt, wt)
                     elif plain:
                         m_b, s_b, s2_b = _plain_row(d2, wt, top, cs[k], nt, kernel)
                     else:

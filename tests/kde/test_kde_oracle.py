@@ -483,6 +483,35 @@ def test_vectorised_exp_is_accurate_and_clamped():
     assert np.isnan(edges[4])
 
 
+def test_cosine_kernel_keeps_its_relative_accuracy_up_to_the_support_edge():
+    # cos(pi t / 2) through sin(pi (1 - t) / 2): a few ulps of the exact cosine at
+    # t = sqrt(t^2) rounded, also next to t = 1, where cos of that t would lose the
+    # leading digits of 1 - t (libm: 1e-4 relative at 1 - t = 1e-12). The largest
+    # t^2 below 1, whose square root rounds to 1, keeps its term; 0 from t^2 = 1 on.
+    import mpmath
+    import numba
+
+    from densest.kde._kernels import FASTMATH, _cosine_kernel
+
+    @numba.njit(fastmath=FASTMATH)
+    def evaluate(t2):
+        out = np.empty_like(t2)
+        for i in range(t2.shape[0]):
+            out[i] = _cosine_kernel(t2[i])
+        return out
+
+    t = np.concatenate([np.linspace(0.0, 1.0, 2001)[:-1], 1.0 - np.logspace(-15, -3, 40)])
+    t2 = t * t
+    t_rounded = np.sqrt(t2)
+    ok = t_rounded < 1.0
+    with mpmath.workdps(40):
+        exact = np.array([float(mpmath.cos(mpmath.pi * mpmath.mpf(v) / 2)) for v in t_rounded[ok]])
+        last = float(mpmath.cos(mpmath.pi * mpmath.sqrt(1 - mpmath.mpf(2) ** -53) / 2))
+    assert np.max(np.abs(evaluate(t2[ok]) / exact - 1.0)) < 1e-15
+    assert evaluate(np.array([1.0 - 2.0**-53]))[0] == pytest.approx(last, rel=1e-15)
+    assert np.all(evaluate(np.array([1.0, 1.5, np.inf])) == 0.0)
+
+
 def test_chain_exp_error_stays_small_in_the_powers_chains_take():
     # A chain raises t = exp_chain(x) to powers P up to 5 * 2^9 = 2560, and a term
     # matters while P |x| <= 45. The polynomial's error vanishes with the reduced
