@@ -1,8 +1,14 @@
 """Accuracy of KernelDensity.score_samples against brute force, by dimension, bandwidth and dtype.
 
-For data N(0, diag(s^2)) with s uniform in [0.5, 2] (n points), two kinds of queries:
-fresh draws of the same law, and points next to the data (the first data points moved
-by 0.1 h in a random direction, as when scoring the training set). Each log-density is
+For data N(0, diag(s^2)) with s uniform in [0.5, 2] (n points), three kinds of queries:
+fresh draws of the same law, points next to the data (the first data points moved
+by 0.1 h in a random direction, as when scoring the training set), and points where
+log K is steep: the first data points moved by h sqrt(1 - g) (next to the edge of a
+compact kernel's support) or, for the exponential and linear kernels, by h g (next
+to the data point, where log K has an infinite slope in the squared distance), g
+log-uniform in [1e-4, 1e-2]: log(1 - t^2) has the condition number t^2 / g, so the
+reference's own error, its distances' rounding (about log2(d) u) over g, stays
+below about 2e-11 there. Each log-density is
 compared with an exact reference: explicit differences in float64 and scipy's
 logsumexp (for float32 storage, on the points rounded to float32, so the table shows
 the engine's own error). The column "GEMM bound" is 2 c sqrt(d) u (max|q|^2 +
@@ -15,6 +21,7 @@ about 1e-16 of them.
 
 Usage: python benchmarks/kde_accuracy.py [--n 2000] [--m 200] [--d 16 64 256]
        [--h 0.01 0.1 0.3 1.0] [--kernels gaussian exponential]
+       (kernels: any of gaussian, tophat, epanechnikov, exponential, linear, cosine)
 """
 
 import argparse
@@ -28,15 +35,45 @@ from densest.kde import KernelDensity
 from densest.kde._engine import log_kernel_norm
 
 
+def log_kernel(r, kernel):
+    """log K at r = |q - y| / h, -inf outside a compact support."""
+    inside = r < 1
+    t = np.minimum(r, 1)
+    with np.errstate(divide="ignore"):
+        return {
+            "gaussian": lambda: -0.5 * r**2,
+            "tophat": lambda: np.where(inside, 0.0, -np.inf),
+            "epanechnikov": lambda: np.where(inside, np.log1p(-(t**2)), -np.inf),
+            "exponential": lambda: -r,
+            "linear": lambda: np.where(inside, np.log1p(-t), -np.inf),
+            "cosine": lambda: np.where(inside, np.log(np.cos(0.5 * np.pi * t)), -np.inf),
+        }[kernel]()
+
+
 def exact_log_density(X, Q, h, kernel):
     """Float64 explicit differences, chunked over the queries."""
     out = np.empty(len(Q))
     for start in range(0, len(Q), 50):
         q = Q[start : start + 50]
         r = np.sqrt(((q[:, None, :] - X[None, :, :]) ** 2).sum(-1)) / h
-        log_k = -0.5 * r**2 if kernel == "gaussian" else -r
-        out[start : start + 50] = logsumexp(log_k, axis=1)
+        out[start : start + 50] = logsumexp(log_kernel(r, kernel), axis=1)
     return out - math.log(len(X)) - log_kernel_norm(kernel, X.shape[1], h)
+
+
+def steep_queries(X, step, h, kernel, rng):
+    """The first data points moved to where log K is steep (see the module's docstring)."""
+    g = 10.0 ** rng.uniform(-4, -2, (len(step), 1))
+    reach = h * g if kernel in ("exponential", "linear") else h * np.sqrt(1 - g)
+    return X[: len(step)] + reach * step
+
+
+def max_error(got, ref):
+    if not np.array_equal(np.isfinite(got), np.isfinite(ref)):
+        return "non-finite"
+    fin = np.isfinite(ref)
+    if not fin.any():
+        return "(all -inf)"
+    return f"{np.max(np.abs(got[fin] - ref[fin])):.1e}"
 
 
 def gemm_bound(Xs, Qs, h, dtype):
@@ -55,8 +92,8 @@ def main():
     args = parser.parse_args()
     print(f"machine: {platform.machine()}; n = {args.n}, m = {args.m} queries of each kind")
     print("| kernel | d | h | dtype | GEMM bound | max error, fresh queries | max error, next to data "
-          "| max abs log p |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| max error, log K steep | max abs log p |")
+    print("|---|---|---|---|---|---|---|---|---|")
     rng = np.random.default_rng(0)
     for d in args.d:
         X = rng.standard_normal((args.n, d)) * rng.uniform(0.5, 2.0, d)
@@ -66,18 +103,19 @@ def main():
         for kernel in args.kernels:
             for h in args.h:
                 near = X[: args.m] + 0.1 * h * step
+                steep = steep_queries(X, step, h, kernel, rng)
                 for dtype in ("float64", "float32"):
                     kde = KernelDensity(bandwidth=h, kernel=kernel, dtype=dtype).fit(X)
                     Xs = (X - kde.location_).astype(dtype).astype(np.float64)
                     errors, size = [], 0.0
-                    for Q in (fresh, near):
+                    for Q in (fresh, near, steep):
                         Qs = (Q - kde.location_).astype(dtype).astype(np.float64)
                         got = kde.score_samples(Q)
-                        errors.append(np.max(np.abs(got - exact_log_density(Xs, Qs, h, kernel))))
-                        size = max(size, np.max(np.abs(got)))
-                    bound = gemm_bound(Xs, np.vstack([fresh, near]) - kde.location_, h, dtype)
-                    print(f"| {kernel} | {d} | {h:g} | {dtype} | {bound:.1e} | {errors[0]:.1e} "
-                          f"| {errors[1]:.1e} | {size:.3g} |", flush=True)  # fmt: skip
+                        errors.append(max_error(got, exact_log_density(Xs, Qs, h, kernel)))
+                        size = max(size, np.max(np.abs(got[np.isfinite(got)]), initial=0.0))
+                    bound = gemm_bound(Xs, np.vstack([fresh, near, steep]) - kde.location_, h, dtype)
+                    print(f"| {kernel} | {d} | {h:g} | {dtype} | {bound:.1e} | {' | '.join(errors)} "
+                          f"| {size:.3g} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
