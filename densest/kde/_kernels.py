@@ -1179,13 +1179,19 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
 
 
 def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
-    """Smallest positive squared distance from each query row to the rows of Y.
+    """Smallest positive squared distance from each query row to the rows of Y,
+    from explicit differences: duplicates (distance exactly 0) and the query's own
+    index are skipped.
 
-    Duplicates (distance 0 up to the rounding of the GEMM identity, i.e. below
-    1e-12 (|q|^2 + |y|^2)) and the query's own index are skipped.
+    The GEMM identity |q|^2 + |y|^2 - 2 q.y only screens the pairs: its error is
+    at most about d u (|q|^2 + |y|^2) (d-term dot products and norms), so a pair
+    can beat the best distance so far only if its GEMM distance is below the best
+    plus twice that bound, and only those pairs (rare once a near point is found)
+    are recomputed from explicit differences.
     """
     m = Q.shape[0]
     n = Y.shape[0]
+    slack = 4.0 * Q.shape[1] * np.finfo(np.float64).eps
     n_q_tiles = (m + q_block - 1) // q_block
     for qt in numba.prange(n_q_tiles):
         q0 = qt * q_block
@@ -1205,9 +1211,10 @@ def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
                 best = out[q0 + r]
                 for j in range(nt):
                     d2 = qs + ysq[t0 + j] - 2.0 * G[r, j]
-                    tiny = 1e-12 * (qs + ysq[t0 + j])
-                    if d2 > tiny and d2 < best and t0 + j != own:
-                        best = d2
+                    if d2 < best + slack * (qs + ysq[t0 + j]) and t0 + j != own:
+                        exact = _exact_sq(Q, q0 + r, Y, t0 + j)
+                        if 0.0 < exact < best:
+                            best = exact
                 out[q0 + r] = best
 
 

@@ -34,6 +34,21 @@ def test_nn_rule_ignores_duplicates(rng):
     assert bandwidth.nn_bandwidth(np.vstack([X, X])) == pytest.approx(bandwidth.nn_bandwidth(X))
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_nn_rule_is_exact_for_neighbours_below_the_gemm_rounding(n_jobs, rng):
+    # Two tight clusters at +-1: nearest neighbours 1e-7 apart (d2 ~ 1e-13), below
+    # the rounding of |q|^2 + |y|^2 - 2 q.y (~1e-15 to 1e-14) and below the old
+    # duplicate threshold 1e-12 (|q|^2 + |y|^2), which skipped them all and took
+    # the other cluster (d2 = 4) as every point's nearest neighbour.
+    d = 20
+    centres = np.where(np.arange(300)[:, None] % 2 == 0, 1.0, -1.0) * np.eye(d)[0]
+    X = centres + 1e-8 * rng.standard_normal((300, d))
+    D2 = ((X[:, None] - X[None]) ** 2).sum(-1)
+    np.fill_diagonal(D2, np.inf)
+    expected = math.sqrt(D2.min(1).mean() / d)
+    assert bandwidth.nn_bandwidth(X, n_jobs=n_jobs) == pytest.approx(expected, rel=1e-6)
+
+
 def test_loo_is_the_brute_force_leave_one_out(rng):
     X = rng.standard_normal((150, 4))
     hs = np.array([0.2, 0.5, 1.0, 2.0])
