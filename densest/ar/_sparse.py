@@ -31,8 +31,9 @@ class SparseAR(LinearAutoRegressor):
     gamma : float, default=1.0
         Exponent of the adaptive weights ``1 / |phi_ols|^gamma``; 0 gives the lasso.
     n_alphas : int, default=60
-        Path length (log-spaced from the smallest penalty that zeroes every lag
-        down by a factor 1e4).
+        Path length, at least 2 (log-spaced from the smallest penalty that
+        zeroes every lag down by a factor 1e4; a single value would hold only
+        that penalty, so a fixed penalty is given as ``alpha`` instead).
     refit : bool, default=True
         Refit the selected lags by least squares.
     trend : {"c", "n"}, default="c"
@@ -79,7 +80,7 @@ class SparseAR(LinearAutoRegressor):
         "order": [Interval(Integral, 1, None, closed="left")],
         "alpha": [StrOptions(set(CRITERIA)), Interval(Real, 0, None, closed="left")],
         "gamma": [Interval(Real, 0, None, closed="left")],
-        "n_alphas": [Interval(Integral, 1, None, closed="left")],
+        "n_alphas": [Interval(Integral, 2, None, closed="left")],
         "refit": ["boolean"],
         "trend": [StrOptions({"c", "n"})],
         "n_jobs": [Integral, None],

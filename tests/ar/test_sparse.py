@@ -87,3 +87,6 @@ def test_bad_input():
         SparseAR(3).fit(np.r_[np.ones(30), np.nan])
     with pytest.raises(ValueError, match="gamma"):
         SparseAR(gamma=-1.0).fit(np.arange(50.0))
+    # A one-value path holds only the penalty that zeroes every lag.
+    with pytest.raises(ValueError, match="n_alphas"):
+        SparseAR(n_alphas=1).fit(np.arange(50.0))
