@@ -26,13 +26,13 @@ Usage: python benchmarks/kde_accuracy.py [--n 2000] [--m 200] [--d 16 64 256]
 
 import argparse
 import math
-import platform
 
 import numpy as np
 from scipy.special import logsumexp
 
 from densest.kde import KernelDensity
 from densest.kde._engine import log_kernel_norm
+from densest.utils._machine import describe_cpu
 
 
 def log_kernel(r, kernel):
@@ -90,7 +90,7 @@ def main():
     parser.add_argument("--h", type=float, nargs="+", default=[0.01, 0.1, 0.3, 1.0])
     parser.add_argument("--kernels", nargs="+", default=["gaussian", "exponential"])
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}; n = {args.n}, m = {args.m} queries of each kind")
+    print(f"machine: {describe_cpu()}; n = {args.n}, m = {args.m} queries of each kind")
     print("| kernel | d | h | dtype | GEMM bound | max error, fresh queries | max error, next to data "
           "| max error, log K steep | max abs log p |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -12,7 +12,6 @@ Usage: python benchmarks/kde_kernels.py [--n 20000] [--m 2000] [--d 2 16]
 import argparse
 import math
 import os
-import platform
 import time
 
 import numpy as np
@@ -21,6 +20,7 @@ from sklearn.neighbors import KernelDensity as SkKDE
 
 from densest.kde import KernelDensity
 from densest.kde._engine import KERNELS, log_kernel_norm
+from densest.utils._machine import describe_cpu
 
 
 def exact(X, Q, h, kernel):
@@ -61,7 +61,7 @@ def main():
     parser.add_argument("--m", type=int, default=2000)
     parser.add_argument("--d", type=int, nargs="+", default=[2, 16])
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; densest n_jobs=-1, scikit-learn one thread")
+    print(f"machine: {describe_cpu()}, {os.cpu_count()} cores; densest n_jobs=-1, scikit-learn one thread")
     print("| d | kernel | densest (ns per pair) | sklearn (ns per pair) | sklearn / densest "
           "| densest max err | sklearn max err |")
     print("|---|---|---|---|---|---|---|")

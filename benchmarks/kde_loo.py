@@ -20,13 +20,13 @@ Usage: python benchmarks/kde_loo.py [--n 10000] [--d 2 16 64 256] [--rounds 9] [
 
 import argparse
 import os
-import platform
 import time
 
 import numpy as np
 
 from densest.kde import KernelDensity, bandwidth
 from densest.kde._engine import log_sum_exp_terms
+from densest.utils._machine import describe_cpu
 
 
 def timed(funcs, repeats=5):
@@ -54,7 +54,7 @@ def main():
     parser.add_argument("--rule", default="auto", choices=sorted(bandwidth.RULES),
                         help="bandwidth of the one pass; the grid starts at 4 times it")  # fmt: skip
     args = parser.parse_args()
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores; "
+    print(f"machine: {describe_cpu()}, {os.cpu_count()} cores; "
           f"densest n_jobs={args.n_jobs}; n = {args.n}, every point held out; h = {args.rule} rule")  # fmt: skip
     print("| d | h | one pass (s) | all tiles (s) | LOO chain grid (s) | × one pass "
           "| × one pass, median round | × all tiles | LOO linspace grid (s) | × one pass "

@@ -26,7 +26,6 @@ import math
 import os
 import platform
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.special import logsumexp
@@ -34,6 +33,7 @@ from threadpoolctl import threadpool_info
 
 from densest.kde import KernelDensity
 from densest.kde._engine import DIRECT_MAX_D, one_blas_thread, log_sum_exp_terms, tile_sizes
+from densest.utils._machine import describe_cpu
 from densest.utils._parallel import numba_threads
 
 
@@ -192,7 +192,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="densest timings: best of this many runs")
     args = parser.parse_args()
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+    print(f"machine: {describe_cpu()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}")
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(not set)')}")
     for info in threadpool_info():

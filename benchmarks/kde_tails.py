@@ -23,7 +23,6 @@ Usage: python benchmarks/kde_tails.py [--n 50000] [--m 5000] [--d 16 32 64] [--n
 import argparse
 import math
 import os
-import platform
 import time
 
 import numpy as np
@@ -31,6 +30,7 @@ from scipy.special import logsumexp
 
 from densest.kde import KernelDensity
 from densest.kde._engine import gemm_norm_limit, log_kernel_norm, log_sum_exp_terms
+from densest.utils._machine import describe_cpu
 
 
 def student_t(rng, size, d, nu):
@@ -58,7 +58,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; densest n_jobs=-1; "
+    print(f"machine: {describe_cpu()}, {os.cpu_count()} cores; densest n_jobs=-1; "
           f"n = {args.n}, m = {args.m}; bandwidth: the default rule; {args.dtype}")  # fmt: skip
     print("| d | nu | h | far reference points (far queries) | densest (s) | explicit differences for all (s) | ratio "
           "| max error |")

@@ -140,3 +140,20 @@ def test_demo_runs_the_score_family(capsys, tmp_path):
     assert main(["demo", "--family", "score", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "ScoreAutoEncoder(sigma=0.1)" in out and "energy" in out and "MH acceptance" in out
+
+
+def test_cpu_description_reads_the_first_processor_of_cpuinfo(tmp_path):
+    import platform
+
+    from densest.utils._machine import describe_cpu
+
+    x86 = tmp_path / "x86"
+    x86.write_text("processor\t: 0\nmodel name\t: AMD EPYC\ncpu family\t: 26\nmodel\t\t: 2\n"
+                   "flags\t\t: fpu avx2 avx512f\n\nprocessor\t: 1\nmodel name\t: other\n")  # fmt: skip
+    assert describe_cpu(x86) == "AMD EPYC (family 26, model 2), AVX-512"
+    x86.write_text("model name\t: Xeon\ncpu family\t: 6\nmodel\t: 85\nflags\t: fpu avx2\n")
+    assert describe_cpu(x86) == "Xeon (family 6, model 85), AVX2"
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd\n")
+    assert describe_cpu(arm) == platform.machine()
+    assert describe_cpu(tmp_path / "missing")  # platform's name instead
