@@ -132,13 +132,16 @@ def _exact_log_sum(Q, Y, kernel):
 
 @pytest.mark.parametrize("kernel", ["tophat", "epanechnikov", "linear", "cosine", "exponential"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_gemm_distances_are_exact_where_the_log_kernel_is_steep(kernel, dtype, rng):
+@pytest.mark.parametrize("bandwidths", [[1.0], [2.0, 1.0, 0.5]])
+def test_gemm_distances_are_exact_where_the_log_kernel_is_steep(kernel, dtype, bandwidths, rng):
     # GEMM distances are off by about sqrt(d) u (|q|^2 + |y|^2), and log K moves by
     # that times its slope, which has no bound at the support's edge (t -> 1) and, for
     # the exponential and linear kernels, at 0. Queries at t = 1 -+ 2^-p and t = 2^-p
-    # from a point. Coordinates lie on a grid of 2^-grid with as many bits as the
-    # products can take (so that GEMM products round), and the offsets too, so every
-    # query is exact and so is the reference log-sum.
+    # from a point at h = 1: the first bandwidth (found in the pass that forms the
+    # distances) or the second of a grid (found by its own count). Coordinates lie on
+    # a grid of 2^-grid with as many bits as the products can take (so that GEMM
+    # products round), and the offsets too, so every query is exact, and so is the
+    # reference log-sum (at h = 2 and 1/2 of the points scaled by 1/h, exact too).
     d = 16
     grid, span = (23, 2**26) if dtype == "float64" else (20, 2**22)
     Y = rng.integers(-span, span, size=(40, d)) / 2.0**grid
@@ -150,14 +153,15 @@ def test_gemm_distances_are_exact_where_the_log_kernel_is_steep(kernel, dtype, r
     Q[np.arange(len(offsets)), rng.integers(0, d, len(offsets))] += offsets
     Q, Y = Q.astype(dtype), Y.astype(dtype)
     M, S, _ = log_sum_exp_terms(Q, Y, (Y.astype(np.float64) ** 2).sum(1), np.zeros(len(Y)),
-                                np.array([1.0]), kernel)  # fmt: skip
+                                np.array(bandwidths), kernel)  # fmt: skip
     with np.errstate(divide="ignore"):
-        got = M[:, 0] + np.log(S[:, 0])
-    expected = _exact_log_sum(Q, Y, kernel)
-    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
-    ok = np.isfinite(expected)
+        got = M + np.log(S)
     tol = 1e-10 if dtype == "float64" else 1e-4
-    np.testing.assert_allclose(got[ok], expected[ok], rtol=0, atol=tol)
+    for k, h in enumerate(bandwidths):
+        expected = _exact_log_sum(Q / np.float64(h), Y / np.float64(h), kernel)
+        np.testing.assert_array_equal(np.isfinite(got[:, k]), np.isfinite(expected))
+        ok = np.isfinite(expected)
+        np.testing.assert_allclose(got[ok, k], expected[ok], rtol=0, atol=tol, err_msg=f"h={h}")
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
