@@ -684,12 +684,15 @@ def _exact_where_steep(Q, i, Y, t0, nt, d2, cs, kernel, err, ratio, d2_min, gap)
     """Recompute from explicit differences the GEMM distances of row i that lie in
     a steep band of log K (see _steep_bands) for any bandwidth: rare pairs, found
     for the first bandwidth from d2's minimum and its smallest gap to h^2 (see
-    _gemm_row_near), for the others by a vectorised count, before the scalar sweep
-    that mends them."""
+    _gemm_row_near), for the others by a vectorised count unless the bands lie
+    below that minimum (less err: mended distances move by up to err), before the
+    scalar sweep that mends them."""
     for k in range(cs.shape[0]):
         h2, edge, zero = _steep_bands(kernel, cs[k], err, ratio)
         if k == 0:
             steep = gap < edge or d2_min < zero
+        elif h2 + edge <= d2_min - err and zero <= d2_min - err:
+            steep = False
         else:
             n_steep = 0
             for j in range(nt):

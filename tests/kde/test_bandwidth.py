@@ -59,6 +59,31 @@ def test_loo_is_the_brute_force_leave_one_out(rng):
     np.testing.assert_allclose(bandwidth.loo_log_likelihood(X, hs), expected, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("kernel", ["epanechnikov", "cosine", "linear", "exponential"])
+def test_loo_of_the_other_kernels_on_a_grid_above_the_gemm_dimension(kernel, rng):
+    # GEMM distances above d = 8, with the steep bands of every bandwidth checked:
+    # the first from the distance pass, the others by a count unless below the row's
+    # nearest distance. Pairs sit just inside and outside the edge of the second
+    # bandwidth's support.
+    from densest.kde._engine import log_kernel_norm
+
+    d, hs = 12, np.array([6.0, 3.0, 1.5])
+    X = rng.standard_normal((120, d))
+    X[1::2] = X[::2] + 3.0 * (1 + rng.choice([-1e-9, 1e-9], (60, 1))) * np.eye(d)[0]
+    D2 = ((X[:, None] - X[None]) ** 2).sum(-1)
+    np.fill_diagonal(D2, np.inf)
+    expected = []
+    for h in hs:
+        t = np.sqrt(D2) / h
+        with np.errstate(divide="ignore"):
+            log_k = {"epanechnikov": np.log(np.clip(1 - t * t, 0, None)), "linear": np.log(np.clip(1 - t, 0, None)),
+                     "cosine": np.where(t < 1, np.log(np.cos(0.5 * np.pi * np.minimum(t, 1))), -np.inf),
+                     "exponential": -t}[kernel]  # fmt: skip
+        expected.append(np.mean(logsumexp(log_k, axis=1) - math.log(119) - log_kernel_norm(kernel, d, h)))
+    got = bandwidth.loo_log_likelihood(X, hs, kernel=kernel, max_queries=120)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-8)
+
+
 def brute_force_loo(X, hs, w):
     D2 = ((X[:, None] - X[None]) ** 2).sum(-1)
     np.fill_diagonal(D2, np.inf)
