@@ -620,7 +620,9 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
             func(Qp, qsq_p, tiles_p.Y, tiles_p.ysq, np.exp(tiles_p.logw), c_bases, _shared_power(c_bases),
                  tiles_p.rows(index_p), int(direct_p), q_p, tiles_p.t_block, *tiles_p.boxes, dref, S)  # fmt: skip
             with np.errstate(divide="ignore", invalid="ignore"):
-                return (-cs[None] * dref[:, None, None] + np.log(S),)
+                np.log(S, out=S)
+                S -= cs[None] * dref[:, None, None]
+            return (S,)
 
         index = _in_order(self_index, order)
         if split:
@@ -628,7 +630,8 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
             (log_sums,) = _by_norm(run, Q, qsq, tiles, index, limit, block_size, _add_logs)
         else:
             (log_sums,) = run(Q, qsq, tiles, index, direct)
-    return top + _restore(order, log_sums)[0]
+    log_sums += top
+    return _restore(order, log_sums)[0]
 
 
 def _add_logs(a, b):

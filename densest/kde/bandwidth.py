@@ -510,9 +510,11 @@ def loo_log_likelihood(X, bandwidths, sample_weight=None, *, kernel="gaussian",
     lse = np.empty((len(index), len(bandwidths)))
     for rows in row_chunks(len(index), progress, "LOO"):
         lse[rows] = _held_out_log_sums(Y, ysq, logw, index[rows], bandwidths, kernel, n_jobs)
+    # Weighted means of log p_{-i} = lse - log(rest of the weights) - log(norm), each
+    # term averaged on its own (no (m, k) temporaries): -inf stays -inf.
+    wq = w[index] / w[index].sum()
     log_rest = np.log(w.sum() - w[index])
-    logp = lse - log_rest[:, None] - log_kernel_norm(kernel, X.shape[1], bandwidths)
-    return np.average(logp, axis=0, weights=w[index])
+    return wq @ lse - wq @ log_rest - log_kernel_norm(kernel, X.shape[1], bandwidths)
 
 
 def loo_bandwidth(X, sample_weight=None, *, kernel="gaussian", n_grid=30, max_queries=MAX_QUERIES,
