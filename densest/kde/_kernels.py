@@ -680,6 +680,13 @@ def _steep_bands(kernel, c, err, ratio):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
+def _in_steep_band(x, h2, edge, zero):
+    """Whether a GEMM distance x lies in a band of _steep_bands (branch-free, so
+    that the count over a row vectorises)."""
+    return (abs(x - h2) < edge) | (x < zero)
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
 def _exact_where_steep(Q, i, Y, t0, nt, d2, cs, kernel, err, ratio, d2_min, gap):
     """Recompute from explicit differences the GEMM distances of row i that lie in
     a steep band of log K (see _steep_bands) for any bandwidth: rare pairs, found
@@ -696,12 +703,12 @@ def _exact_where_steep(Q, i, Y, t0, nt, d2, cs, kernel, err, ratio, d2_min, gap)
         else:
             n_steep = 0
             for j in range(nt):
-                n_steep += (abs(d2[j] - h2) < edge) | (d2[j] < zero)
+                n_steep += _in_steep_band(d2[j], h2, edge, zero)
             steep = n_steep > 0
         if not steep:
             continue
         for j in range(nt):
-            if abs(d2[j] - h2) < edge or d2[j] < zero:
+            if _in_steep_band(d2[j], h2, edge, zero):
                 d2[j] = _exact_sq(Q, i, Y, t0 + j)
 
 
@@ -1189,8 +1196,8 @@ def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
     The GEMM identity |q|^2 + |y|^2 - 2 q.y only screens the pairs: its error is
     at most about d u (|q|^2 + |y|^2) (d-term dot products and norms), so a pair
     can beat the best distance so far only if its GEMM distance is below the best
-    plus twice that bound, and only those pairs (rare once a near point is found)
-    are recomputed from explicit differences.
+    plus eight times that bound (4 d eps (|q|^2 + |y|^2)), and only those pairs
+    (rare once a near point is found) are recomputed from explicit differences.
     """
     m = Q.shape[0]
     n = Y.shape[0]
