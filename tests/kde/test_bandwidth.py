@@ -111,6 +111,19 @@ def test_loo_on_a_chain_grid_is_the_brute_force_leave_one_out(d, weighted, rng):
     np.testing.assert_allclose(got, brute_force_loo(X, hs, w), rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("weighted", [True, False])
+def test_loo_chains_on_default_tiles_span_several_reference_tiles(weighted, rng):
+    # With the default tiles the chain kernel's reference tiles are longer than the
+    # one pass's at d <= 8 (512 rows): 1100 clustered points fill two whole tiles
+    # and part of a third, which the small-data tests above never reach.
+    centres = rng.normal(0.0, 4.0, (5, 2))
+    X = centres[rng.integers(0, 5, 1100)] + rng.normal(0.0, 0.5, (1100, 2))
+    w = rng.uniform(0.2, 3.0, 1100) if weighted else np.ones(1100)
+    hs = bandwidth.chain_grid(2.0)
+    got = bandwidth.loo_log_likelihood(X, hs, w, max_queries=1100, n_jobs=2)
+    np.testing.assert_allclose(got, brute_force_loo(X, hs, w), rtol=0, atol=1e-10)
+
+
 def test_loo_chains_are_exact_on_near_duplicates_above_the_gemm_dimension(rng):
     # Pairs 1e-4 apart in data of unit scale (d = 16) and a grid reaching h = 2e-4:
     # GEMM distances would be off by about sqrt(d) u |x|^2, i.e. up to 1e-4 nats at
