@@ -613,7 +613,7 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
     top = float(np.max(log_weights))
     with numba_threads(n_jobs) as n_threads, one_blas_thread():
         q_block, t_block = tile_sizes(m, Y.shape[0], d, n_threads, block_size, chains=True)
-        func = kern.chain_sums_parallel if n_threads > 1 else kern.chain_sums_serial
+        func = kern.chain_sums(n_threads > 1, bool(np.all(log_weights == top)))
         direct, prune = _settings(d, None, prune)
         tiles = ReferenceTiles(Y, ysq, log_weights - top, t_block, prune)
         order, Q, qsq = _arrange_queries(Q, q_block, prune)

@@ -133,13 +133,16 @@ def _serialised(dispatcher):
     return call
 
 
-def renamed(func, suffix):
+def renamed(func, suffix, constants=None):
     """A copy of the function ``func`` named ``<name>_<suffix>``.
 
     Numba's on-disk cache is keyed by a function's qualified name, not by its
     compile options, so twins compiled with different options need their own names.
+    ``constants`` (a dict) replaces module globals for the copy only: Numba reads
+    globals as compile-time constants, so a twin can be specialised on one.
     """
-    twin = types.FunctionType(func.__code__, func.__globals__, f"{func.__name__}_{suffix}",
+    scope = func.__globals__ if not constants else {**func.__globals__, **constants}
+    twin = types.FunctionType(func.__code__, scope, f"{func.__name__}_{suffix}",
                               func.__defaults__, func.__closure__)  # fmt: skip
     twin.__qualname__ = twin.__name__
     twin.__doc__, twin.__module__ = func.__doc__, func.__module__

@@ -124,6 +124,17 @@ def test_loo_chains_on_default_tiles_span_several_reference_tiles(weighted, rng)
     np.testing.assert_allclose(got, brute_force_loo(X, hs, w), rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_loo_chains_take_the_weighted_kernel_unless_every_weight_is_equal(n_jobs, rng):
+    # The chain kernel has a variant compiled for equal weights, which ignores them:
+    # a single weight that differs must send the call to the weighted variant.
+    X = rng.standard_normal((300, 3))
+    hs = bandwidth.chain_grid(2.0)
+    for w in (np.full(300, 0.7), np.where(np.arange(300) == 7, 3.0, 1.0)):
+        got = bandwidth.loo_log_likelihood(X, hs, w, n_jobs=n_jobs)
+        np.testing.assert_allclose(got, brute_force_loo(X, hs, w), rtol=0, atol=1e-10)
+
+
 def test_loo_chains_are_exact_on_near_duplicates_above_the_gemm_dimension(rng):
     # Pairs 1e-4 apart in data of unit scale (d = 16) and a grid reaching h = 2e-4:
     # GEMM distances would be off by about sqrt(d) u |x|^2, i.e. up to 1e-4 nats at
