@@ -42,7 +42,7 @@ from densest.kde._engine import (
     row_chunks,
 )
 from densest.kde.regimes import gaussian_regimes
-from densest.utils._numeric import check_magnitude
+from densest.utils._numeric import check_magnitude, column_means
 from densest.utils.validation import check_n_samples
 
 MAX_QUERIES = 2000
@@ -270,7 +270,7 @@ def query_subset(X, max_queries=MAX_QUERIES):
 
 def _prepare(X):
     X = np.asarray(X, dtype=np.float64)
-    Y = np.ascontiguousarray(X - X.mean(axis=0))
+    Y = np.ascontiguousarray(X - column_means(X))
     ysq = np.einsum("ij,ij->i", Y, Y, dtype=np.float64)
     return Y, ysq
 
