@@ -10,7 +10,6 @@ from densest.ar._least_squares import (
     _as_floats,
     check_length,
     check_real_values,
-    check_series,
     first_lags,
 )
 from densest.utils.validation import (

@@ -7,7 +7,6 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from densest.base import DensityMixin
-from densest.deep import _nets
 from densest.deep._common import check_sizes, fit_scaling, resolve_noise, training_tensor
 from densest.utils import import_optional
 from densest.utils._torch import cpu_state, float64_copy, progress_bar, resolve_device, train_adam

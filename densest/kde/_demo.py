@@ -1,7 +1,5 @@
 """The KDE section of ``densest demo``."""
 
-import math
-
 import numpy as np
 
 from densest.datasets import gaussian_mixture_log_density, make_gaussian_mixture
