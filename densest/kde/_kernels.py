@@ -1361,7 +1361,7 @@ nearest_sq_serial = _compile(_nearest_sq, parallel=False)
 def chain_sums(parallel, equal_weights):
     """The chain kernel compiled for ``parallel`` and ``equal_weights`` (see
     EQUAL_WEIGHTS), on first use: of its four variants a session mostly needs
-    one, and each takes about half a minute to compile without a cache."""
+    one, and each takes about 15 s to compile without a cache."""
     suffix = "_equal" if equal_weights else ""
     return _compile(_chain_sums, parallel, suffix=suffix, constants={"EQUAL_WEIGHTS": equal_weights})
 kd_order = _compile(_kd_order, parallel=False)
