@@ -481,6 +481,23 @@ def padded(size, step):
     return -(-size // step) * step
 
 
+# Bytes of one AVX-512 vector and of a cache line: sweep buffers aligned to this
+# never split a vector load or store across two lines (Numba's np.empty aligns to 32).
+_ALIGN = 64
+
+
+@numba.njit(inline="always")
+def aligned_empty(size):
+    """Uninitialised float64 buffer of the given size starting on a 64-byte boundary.
+
+    The chain kernel's sweeps measured 2-6 % faster with their buffers aligned so
+    (d = 2, AVX-512), against Numba's 32-byte alignment.
+    """
+    buf = np.empty(size + _ALIGN // 8, dtype=np.float64)
+    skip = (-buf.ctypes.data) % _ALIGN // 8
+    return buf[skip:skip + size]
+
+
 @numba.njit(inline="always")
 def query_block(Q, q0, q1, qb):
     """Rows q0:q1 of Q into qb (float64), zero-padded to qb's rows: once per query
@@ -736,7 +753,7 @@ def _tile_buffers(Q, nq, t_block, direct, n_bw):
     buf = np.empty(1 if direct else rows * cols, dtype=Q.dtype)
     yt = np.empty((d if direct or own else 0, cols + TILE_ROW_PAD), dtype=np.float64)
     qb = np.empty((rows if own else 0, d), dtype=np.float64)
-    d2 = np.empty(t_block, dtype=np.float64)
+    d2 = aligned_empty(t_block)
     a = np.empty((0 if direct else n_bw, t_block), dtype=np.float64)
     return buf, yt, qb, d2, a
 
@@ -1137,9 +1154,9 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
         nq = q1 - q0
         buf, yt, qb, d2, _ = _tile_buffers(Q, nq, t_block, direct, 0)
         query_block(Q, q0, q1, qb)
-        U = np.empty((c_bases.shape[0], t_block), dtype=np.float64)
+        U = aligned_empty(c_bases.shape[0] * t_block).reshape((c_bases.shape[0], t_block))
         sums01 = np.empty((c_bases.shape[0], 2), dtype=np.float64)
-        unit = np.empty(t_block, dtype=np.float64)
+        unit = aligned_empty(t_block)
         runs = np.empty(c_bases.shape[0], dtype=np.int64)
         for r in range(nq):
             dref[q0 + r] = np.inf

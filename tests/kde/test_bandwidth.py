@@ -194,6 +194,23 @@ def test_row_minimum_reads_distances_as_integers(rng):
     assert _row_min(np.array([7.0, 5e-324, 1.0]), 3) == 5e-324
 
 
+def test_sweep_buffers_start_on_a_cache_line():
+    # The kernels' sweep buffers start on 64-byte boundaries (Numba's np.empty gives
+    # 32), whatever their size, and keep it as a (q, t) reshape.
+    import numba
+
+    from densest.kde._kernels import aligned_empty
+
+    @numba.njit
+    def starts(size):
+        buf = aligned_empty(size)
+        rows = aligned_empty(3 * size).reshape((3, size))
+        return buf.ctypes.data % 64, rows.ctypes.data % 64, buf.shape[0], rows.shape
+
+    for size in (1, 7, 256, 512, 1001):
+        assert starts(size) == (0, 0, size, (3, size))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_distance_rows_return_their_minimum(dtype, rng):
     # Explicit differences take one sweep for the first 1 to 4 features and one per
