@@ -1370,10 +1370,6 @@ def _compile(body, parallel, machine_scheduler=True, suffix="", constants=None):
         return decorate(twin)
 
 
-tile_sums_parallel = _compile(_tile_sums, parallel=True, machine_scheduler=False)
-tile_sums_serial = _compile(_tile_sums, parallel=False, machine_scheduler=False)
-nearest_sq_parallel = _compile(_nearest_sq, parallel=True)
-nearest_sq_serial = _compile(_nearest_sq, parallel=False)
 @functools.cache
 def chain_sums(parallel, equal_weights):
     """The chain kernel compiled for ``parallel`` and ``equal_weights`` (see
@@ -1381,4 +1377,10 @@ def chain_sums(parallel, equal_weights):
     one, and each takes about 15 s to compile without a cache."""
     suffix = "_equal" if equal_weights else ""
     return _compile(_chain_sums, parallel, suffix=suffix, constants={"EQUAL_WEIGHTS": equal_weights})
+
+
+tile_sums_parallel = _compile(_tile_sums, parallel=True, machine_scheduler=False)
+tile_sums_serial = _compile(_tile_sums, parallel=False, machine_scheduler=False)
+nearest_sq_parallel = _compile(_nearest_sq, parallel=True)
+nearest_sq_serial = _compile(_nearest_sq, parallel=False)
 kd_order = _compile(_kd_order, parallel=False)
