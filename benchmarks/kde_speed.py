@@ -10,11 +10,13 @@ exact = float64 log-sum-exp over explicit differences |x - y|^2.
 densest is timed as the best of --repeats runs (default 3; anchors once: they take minutes).
 For d <= 8 it skips tiles that add less than e^-40 of each query's sum (k-d tree order);
 the row "every tile" times the same engine visiting all n m pairs (prune=False).
-Also printed: this machine's peak float64 GEMM rate and exp rate (the vectorised
+Also printed: this machine's peak float64 GEMM rate (the faster of numpy's BLAS on 2048^3 and
+densest's own tile kernel) and exp rate (the vectorised
 exp of densest.kde._kernels in a parallel Numba loop: libm's exp is 5-10x slower) on all cores, and densest's time
-over the bound max(2 n m d / GEMM rate, n m / exp rate). For d > 8 the row "GEMM tiles alone"
-times just the distance products on densest's tiles (all cores; the engine's own kernel up to d = 24,
-1-thread BLAS per tile above);
+over the bound max(2 n m d / GEMM rate, n m / exp rate), and over the same bound with BLAS's rate.
+For d > 8 the row "GEMM tiles alone"
+times just the distance products on densest's tiles (all cores; the engine's own kernel up to
+OWN_MAX_D: every d with AVX-512, d = 24 with AVX2; 1-thread BLAS per tile above);
 with n m / exp rate added it is the floor of computing the two one after the other.
 
 Usage: python benchmarks/kde_speed.py [--n 10000 100000] [--d 2 16 64 256] [--m 10000] [--repeats 3]
@@ -76,6 +78,35 @@ def gemm_rate():
     return 2 * 2048**3 / min(timed(lambda: A @ A)[0] for _ in range(7))
 
 
+def tile_kernel_rate():
+    """Peak float64 rate of densest's own register-blocked product kernel (all cores):
+    each thread multiplies its in-cache 512 x 256 block of queries by a 256 x 256 tile
+    (d = 256), best of 7. Where it beats BLAS (AVX-512 kernels against an OpenBLAS
+    held to AVX2 by OPENBLAS_CORETYPE), the machine's GEMM peak is its rate."""
+    import numba
+
+    from densest.kde._kernels import BLOCK_COLS, BLOCK_ROWS, _block
+
+    @numba.njit(parallel=True)
+    def products(qb, yt, reps):
+        total = 0.0
+        for t in numba.prange(numba.get_num_threads()):
+            G = np.empty((qb.shape[0], yt.shape[1]))
+            for _ in range(reps):
+                for i0 in range(0, qb.shape[0], BLOCK_ROWS):
+                    for j0 in range(0, yt.shape[1], BLOCK_COLS):
+                        _block(qb, yt, G, i0, j0)
+            total += G[t, 0]
+        return total
+
+    rng = np.random.default_rng(0)
+    qb, yt = rng.standard_normal((512, 256)), rng.standard_normal((256, 256))
+    products(qb, yt, 1)
+    reps = 20
+    t = min(timed(products, qb, yt, reps)[0] for _ in range(7))
+    return 2 * 512 * 256 * 256 * reps * numba.get_num_threads() / t
+
+
 def exp_rate():
     """Fastest exp on this machine: densest's vectorised exp in a parallel Numba loop (best of 7)."""
     import numba
@@ -100,7 +131,7 @@ def exp_rate():
 
 def tile_gemm_time(X, Q, repeats):
     """Best time of the products Q X^T alone, on densest's tiles and threads, by the
-    engine's own routine and buffers (its register-blocked kernel up to d = OWN_MAX_D = 24, else
+    engine's own routine and buffers (its register-blocked kernel up to d = OWN_MAX_D, else
     BLAS)."""
     import numba
 
@@ -198,8 +229,11 @@ def main():
     for info in threadpool_info():
         print(f"  {info['internal_api']} {info.get('version')} threads={info['num_threads']}")
     rate_exp = exp_rate()
-    rate_gemm = gemm_rate()
-    print(f"GEMM rate (float64 peak, all cores): {rate_gemm / 1e9:.1f} GF/s")
+    rate_blas = gemm_rate()
+    rate_own = tile_kernel_rate()
+    rate_gemm = max(rate_blas, rate_own)
+    print(f"GEMM rate (float64 peak, all cores): {rate_gemm / 1e9:.1f} GF/s "
+          f"(numpy BLAS 2048^3 {rate_blas / 1e9:.1f}, densest's tile kernel {rate_own / 1e9:.1f})")
     print(f"exp rate (vectorised exp, all cores): {rate_exp / 1e9:.2f} Gelem/s")
     rng = np.random.default_rng(0)
     rows = []
@@ -210,6 +244,7 @@ def main():
             h = n ** (-1.0 / (d + 4))
             ref = exact_log_density(X, Q[:200], h)
             bound = max(2 * n * args.m * d / rate_gemm, n * args.m / rate_exp)
+            bound_blas = max(2 * n * args.m * d / rate_blas, n * args.m / rate_exp)
             kde = KernelDensity(bandwidth=h, n_jobs=-1).fit(X)
             kde.score_samples(Q[:64])
             t_ours, out = best_of(args.repeats, kde.score_samples, Q)
@@ -218,10 +253,10 @@ def main():
             t_32, out32 = best_of(args.repeats, kde32.score_samples, Q)
             err = np.abs(out[:200] - ref).max()
             err32 = np.abs(out32[:200] - ref).max()
-            print(f"\nn={n} d={d} h={h:.3f} bound {bound:.3f}s")
+            print(f"\nn={n} d={d} h={h:.3f} bound {bound:.3f}s (with BLAS's rate {bound_blas:.3f}s)")
             print(f"  {'method':<42}{'time (s)':>10}{'x densest':>11}{'max |err|':>11}")
             print(f"  {'densest f64':<42}{t_ours:>10.3f}{1.0:>11.2f}{err:>11.1e}"
-                  f"   ({t_ours / bound:.2f}x bound)")
+                  f"   ({t_ours / bound:.2f}x bound, {t_ours / bound_blas:.2f}x with BLAS's rate)")
             print(f"  {'densest float32':<42}{t_32:>10.3f}{t_32 / t_ours:>11.2f}{err32:>11.1e}")
             if d <= DIRECT_MAX_D:
                 Z = kde._transform(Q)

@@ -28,6 +28,7 @@ grids, ``chain_sums``) is compiled on first use, per variant.
 
 import functools
 import math
+import sys
 from contextlib import contextmanager
 
 import llvmlite.binding as llvm
@@ -407,72 +408,100 @@ def _plain_row(d2, wt, top, c, nt, kernel):
 # --- Tile products for the GEMM path ----------------------------------------------
 # OpenBLAS runs the engine's tile products (512 x 256 x d) well below its peak for
 # small d: its micro-kernel loads and stores each output block for a depth of only d.
-# _block keeps a 6 x 8 output block in twelve AVX2 registers for the whole depth
-# (one llvm.fma.v4f64 per row and four columns), written in LLVM IR because Numba's
+# _block keeps one output block in vector registers for the whole depth (one
+# llvm.fma per row and vector of columns), written in LLVM IR because Numba's
 # vectorisers do not produce this loop from Python (benchmarks/RESULTS.md, session
 # 14). Float32 tiles keep BLAS (sgemm). It lives in this module so that Numba's
 # cache, keyed on this file, is invalidated with it.
 
-# Own products up to this dimension; from about d = 32 on OpenBLAS is as fast on the
-# tiles (products alone, two threads: 63 against 50 GF/s at d = 16, equal at d = 32).
-OWN_MAX_D = 24
-BLOCK_ROWS = 6
-BLOCK_COLS = 8  # two vectors of four doubles
 
-_V4 = ir.VectorType(ir.DoubleType(), 4)
+def _target_has_avx512():
+    """True when Numba compiles for a CPU with AVX-512F: the host, unless
+    NUMBA_CPU_NAME fixes another target (then its NUMBA_CPU_FEATURES decide)."""
+    if numba.config.CPU_NAME:
+        features = numba.config.CPU_FEATURES or ""
+    else:
+        features = llvm.get_host_cpu_features().flatten()
+    return "+avx512f" in features.split(",")
+
+
+# With AVX-512, blocks of 8 x 16 in sixteen vectors of eight doubles, at every d:
+# one thread measured 117-126 GF/s on 512 x 256 tiles at d = 16 to 256 (AMD EPYC,
+# family 26), against OpenBLAS's 46-59 GF/s with OPENBLAS_CORETYPE=Haswell and
+# 66-94 GF/s with its default kernels. With AVX2, blocks of 6 x 8 in twelve vectors
+# of four, up to d = 24; from about d = 32 on OpenBLAS is as fast on the tiles
+# (products alone, two threads: 63 against 50 GF/s at d = 16, equal at d = 32).
+if _target_has_avx512():
+    VECTOR, BLOCK_ROWS, OWN_MAX_D = 8, 8, sys.maxsize
+else:
+    VECTOR, BLOCK_ROWS, OWN_MAX_D = 4, 6, 24
+BLOCK_COLS = 2 * VECTOR
 
 
 def _float64_matrix(ty):
     return isinstance(ty, types.Array) and ty.dtype == types.float64 and ty.ndim == 2 and ty.layout == "C"
 
 
-@intrinsic
-def _block(typingctx, qb, yt, G, i0, j0):
-    """G[i0:i0+6, j0:j0+8] = qb[i0:i0+6] @ yt[:, j0:j0+8], all C-contiguous float64.
+def block_kernel(width, block_rows):
+    """An intrinsic ``block(qb, yt, G, i0, j0)`` that sets
+    ``G[i0:i0+block_rows, j0:j0+2*width] = qb[i0:i0+block_rows] @ yt[:, j0:j0+2*width]``,
+    all C-contiguous float64.
 
-    Twelve accumulators of four doubles (6 rows x 2 vectors); per feature, two
-    vector loads of yt, six broadcasts of qb and twelve fused multiply-adds.
+    ``2 * block_rows`` accumulators of ``width`` doubles; per feature, two vector
+    loads of yt, ``block_rows`` broadcasts of qb and ``2 * block_rows`` fused
+    multiply-adds. Any width compiles on any CPU (LLVM splits wider vectors).
     """
-    if not all(_float64_matrix(a) for a in (qb, yt, G)):
-        return None
+    vector = ir.VectorType(ir.DoubleType(), width)
 
-    def codegen(context, builder, signature, args):
-        q, y, g, row0, col0 = args
-        arrays = [context.make_array(ty)(context, builder, val) for ty, val in zip(signature.args[:3], (q, y, g))]
-        (qa, ya, ga) = arrays
-        depth = cgutils.unpack_tuple(builder, qa.shape, 2)[1]
-        y_cols = cgutils.unpack_tuple(builder, ya.shape, 2)[1]
-        g_cols = cgutils.unpack_tuple(builder, ga.shape, 2)[1]
-        intp = depth.type
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V4, [_V4] * 3), "llvm.fma.v4f64")
-        accs = [cgutils.alloca_once_value(builder, ir.Constant(_V4, [0.0] * 4)) for _ in range(12)]
-        undef = ir.Constant(_V4, ir.Undefined)
-        splat = ir.Constant(ir.VectorType(ir.IntType(32), 4), [0] * 4)
+    @intrinsic
+    def block(typingctx, qb, yt, G, i0, j0):
+        if not all(_float64_matrix(a) for a in (qb, yt, G)):
+            return None
 
-        def vector_at(data, index):
-            return builder.bitcast(builder.gep(data, [index]), _V4.as_pointer())
+        def codegen(context, builder, signature, args):
+            q, y, g, row0, col0 = args
+            arrays = [context.make_array(ty)(context, builder, val) for ty, val in zip(signature.args[:3], (q, y, g))]
+            (qa, ya, ga) = arrays
+            depth = cgutils.unpack_tuple(builder, qa.shape, 2)[1]
+            y_cols = cgutils.unpack_tuple(builder, ya.shape, 2)[1]
+            g_cols = cgutils.unpack_tuple(builder, ga.shape, 2)[1]
+            intp = depth.type
+            fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3),
+                                                 f"llvm.fma.v{width}f64")  # fmt: skip
+            accs = [cgutils.alloca_once_value(builder, ir.Constant(vector, [0.0] * width))
+                    for _ in range(2 * block_rows)]  # fmt: skip
+            undef = ir.Constant(vector, ir.Undefined)
+            splat = ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width)
 
-        with cgutils.for_range(builder, depth) as loop:
-            f = loop.index
-            y_row = builder.add(builder.mul(f, y_cols), col0)
-            ys = [builder.load(vector_at(ya.data, builder.add(y_row, ir.Constant(intp, 4 * b))), align=8)
-                  for b in range(2)]  # fmt: skip
-            for a in range(BLOCK_ROWS):
-                index = builder.add(builder.mul(builder.add(row0, ir.Constant(intp, a)), depth), f)
-                scalar = builder.load(builder.gep(qa.data, [index]))
-                qv = builder.shuffle_vector(builder.insert_element(undef, scalar, ir.Constant(ir.IntType(32), 0)),
-                                            undef, splat)  # fmt: skip
+            def vector_at(data, index):
+                return builder.bitcast(builder.gep(data, [index]), vector.as_pointer())
+
+            with cgutils.for_range(builder, depth) as loop:
+                f = loop.index
+                y_row = builder.add(builder.mul(f, y_cols), col0)
+                ys = [builder.load(vector_at(ya.data, builder.add(y_row, ir.Constant(intp, width * b))), align=8)
+                      for b in range(2)]  # fmt: skip
+                for a in range(block_rows):
+                    index = builder.add(builder.mul(builder.add(row0, ir.Constant(intp, a)), depth), f)
+                    scalar = builder.load(builder.gep(qa.data, [index]))
+                    qv = builder.shuffle_vector(builder.insert_element(undef, scalar, ir.Constant(ir.IntType(32), 0)),
+                                                undef, splat)  # fmt: skip
+                    for b in range(2):
+                        acc = accs[2 * a + b]
+                        builder.store(builder.call(fma, [qv, ys[b], builder.load(acc)]), acc)
+            for a in range(block_rows):
+                g_row = builder.add(builder.mul(builder.add(row0, ir.Constant(intp, a)), g_cols), col0)
                 for b in range(2):
-                    acc = accs[2 * a + b]
-                    builder.store(builder.call(fma, [qv, ys[b], builder.load(acc)]), acc)
-        for a in range(BLOCK_ROWS):
-            g_row = builder.add(builder.mul(builder.add(row0, ir.Constant(intp, a)), g_cols), col0)
-            for b in range(2):
-                builder.store(builder.load(accs[2 * a + b]),
-                              vector_at(ga.data, builder.add(g_row, ir.Constant(intp, 4 * b))), align=8)  # fmt: skip
-        return context.get_dummy_value()
+                    builder.store(builder.load(accs[2 * a + b]),
+                                  vector_at(ga.data, builder.add(g_row, ir.Constant(intp, width * b))), align=8)  # fmt: skip
+            return context.get_dummy_value()
 
-    return types.void(qb, yt, G, types.intp, types.intp), codegen
+        return types.void(qb, yt, G, types.intp, types.intp), codegen
+
+    return block
+
+
+_block = block_kernel(VECTOR, BLOCK_ROWS)
 
 
 @numba.njit(inline="always")

@@ -392,11 +392,12 @@ def test_block_size_and_threads_do_not_change_results(rng):
             np.testing.assert_allclose(kde.score_samples(Q), base, rtol=0, atol=3e-12)
 
 
-@pytest.mark.parametrize("d", [1, 5, 16, 24, 25])
+@pytest.mark.parametrize("d", [1, 5, 16, 24, 25, 70])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_tile_products_equal_numpy_on_ragged_tiles(d, dtype, rng):
-    # Float64 tiles up to OWN_MAX_D go through the register-blocked LLVM kernel, on
-    # blocks of 6 x 8 zero-padded at the edges; the rest through BLAS.
+    # Float64 tiles up to OWN_MAX_D (every d with AVX-512) go through the
+    # register-blocked LLVM kernel, on blocks zero-padded at the edges; the rest
+    # through BLAS.
     import numba
 
     from densest.kde._kernels import BLOCK_COLS, BLOCK_ROWS, padded, query_block, tile_products
@@ -416,6 +417,30 @@ def test_tile_products_equal_numpy_on_ragged_tiles(d, dtype, rng):
         expected = Q[q0:q1].astype(np.float64) @ Y[t0:t1].astype(np.float64).T
         tol = 1e-12 if dtype == np.float64 else 1e-4
         np.testing.assert_allclose(products(Q, q0, q1, Y, t0, t1), expected, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize(("width", "block_rows"), [(4, 6), (8, 8)])
+def test_both_block_kernels_equal_numpy(width, block_rows, rng):
+    # The AVX2 (4 x 6) and AVX-512 (8 x 8) blocks, whichever this CPU has: LLVM
+    # splits vectors wider than the CPU's, so both compile and run anywhere.
+    import numba
+
+    from densest.kde._kernels import block_kernel
+
+    block = block_kernel(width, block_rows)
+
+    @numba.njit
+    def products(qb, yt):
+        G = np.full((qb.shape[0], yt.shape[1]), np.nan)
+        for i0 in range(0, qb.shape[0], block_rows):
+            for j0 in range(0, yt.shape[1], 2 * width):
+                block(qb, yt, G, i0, j0)
+        return G
+
+    for d in (1, 3, 16, 33):
+        qb = rng.standard_normal((3 * block_rows, d))
+        yt = rng.standard_normal((d, 4 * width))
+        np.testing.assert_allclose(products(qb, yt), qb @ yt, rtol=0, atol=1e-12)
 
 
 def test_serial_and_parallel_kernels_agree(rng):
