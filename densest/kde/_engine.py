@@ -101,14 +101,17 @@ def tile_sizes(m, n, d, n_threads, block_size, chains=False):
     the reference tile is four times longer. Query tiles shrink so every thread
     has work, and no tile is longer than the reference set. The chain kernel
     (``chains``) does more work per tile row than the one pass (its level
-    counts, chain starts and level sweeps), which longer rows amortise: at
-    ``d <= DIRECT_MAX_D`` its reference tiles are twice as long (LOO over a
-    30-value grid measured 6-11 % faster at d = 2, 4 and 8, for 10 000 and for
-    100 000 reference points; the one pass gained nothing from them).
+    counts, chain starts and level sweeps), which longer rows amortise: up to
+    ``d = 64`` its reference tiles are twice as long (LOO over a 30-value grid
+    measured 6-11 % faster at d = 2, 4 and 8, for 10 000 and for 100 000
+    reference points, and 8-9 % faster at d = 16, 32 and 64 for 10 000; 3 %
+    slower at d = 256, where the transposed tile outgrows the cache; the one
+    pass gained nothing from them).
     """
     if block_size == "auto":
-        small = d <= DIRECT_MAX_D
-        q_block, t_block = (64, 512 if chains else 256) if small else (512, 256)
+        long_rows = chains and d <= 64
+        q_block = 64 if d <= DIRECT_MAX_D else 512
+        t_block = 512 if long_rows else 256
     else:
         q_block, t_block = int(block_size), 4 * int(block_size)
     per_thread = -(-m // max(n_threads, 1))

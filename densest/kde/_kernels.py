@@ -1263,14 +1263,14 @@ def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
-        buf = np.empty(nq * t_block, dtype=Q.dtype)
+        buf, yt, qb, _, _ = _tile_buffers(Q, nq, t_block, 0, 0)
+        query_block(Q, q0, q1, qb)
         for r in range(nq):
             out[q0 + r] = np.inf
         for t0 in range(0, n, t_block):
             t1 = min(t0 + t_block, n)
             nt = t1 - t0
-            G = buf[: nq * nt].reshape((nq, nt))
-            np.dot(Q[q0:q1], Y[t0:t1].T, G)
+            G = tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf)
             for r in range(nq):
                 qs = qsq[q0 + r]
                 own = self_index[q0 + r]
