@@ -662,3 +662,19 @@ def test_pickle_pipeline_gridsearch(rng):
     pipe = make_pipeline(StandardScaler(), KernelDensity()).fit(X)
     loaded = pickle.loads(pickle.dumps(pipe))
     np.testing.assert_array_equal(loaded.score_samples(X), pipe.score_samples(X))
+
+
+def test_block_width_follows_numba_target(monkeypatch):
+    # A target fixed by NUMBA_CPU_NAME (e.g. "generic" for caches shared between
+    # machines) decides by its own features, not the host's.
+    import numba
+
+    from densest.kde._kernels import _target_has_avx512
+
+    monkeypatch.setattr(numba.config, "CPU_NAME", "generic")
+    monkeypatch.setattr(numba.config, "CPU_FEATURES", "")
+    assert not _target_has_avx512()
+    monkeypatch.setattr(numba.config, "CPU_FEATURES", "+avx2,+fma,+avx512f")
+    assert _target_has_avx512()
+    monkeypatch.setattr(numba.config, "CPU_FEATURES", "+avx2,-avx512f")
+    assert not _target_has_avx512()
