@@ -28,7 +28,6 @@ grids, ``chain_sums``) is compiled on first use, per variant.
 
 import functools
 import math
-import sys
 from contextlib import contextmanager
 
 import llvmlite.binding as llvm
@@ -425,14 +424,16 @@ def _target_has_avx512():
     return "+avx512f" in features.split(",")
 
 
-# With AVX-512, blocks of 8 x 16 in sixteen vectors of eight doubles, at every d:
-# one thread measured 117-126 GF/s on 512 x 256 tiles at d = 16 to 256 (AMD EPYC,
-# family 26), against OpenBLAS's 46-59 GF/s with OPENBLAS_CORETYPE=Haswell and
-# 66-94 GF/s with its default kernels. With AVX2, blocks of 6 x 8 in twelve vectors
-# of four, up to d = 24; from about d = 32 on OpenBLAS is as fast on the tiles
-# (products alone, two threads: 63 against 50 GF/s at d = 16, equal at d = 32).
+# With AVX-512, blocks of 8 x 16 in sixteen vectors of eight doubles: one thread
+# measured 117-126 GF/s on 512 x 256 tiles at d = 16 to 256 and 107-111 GF/s at
+# d = 512 to 2000 (AMD EPYC, family 26), against OpenBLAS's 46-63 GF/s with
+# OPENBLAS_CORETYPE=Haswell and 66-94 GF/s with its default kernels. Above
+# d = 4096 BLAS takes over: it reads the tiles in place, where this kernel copies
+# them (about 25 MiB per thread at d = 4096). With AVX2, blocks of 6 x 8 in twelve
+# vectors of four, up to d = 24; from about d = 32 on OpenBLAS is as fast on the
+# tiles (products alone, two threads: 63 against 50 GF/s at d = 16, equal at d = 32).
 if _target_has_avx512():
-    VECTOR, BLOCK_ROWS, OWN_MAX_D = 8, 8, sys.maxsize
+    VECTOR, BLOCK_ROWS, OWN_MAX_D = 8, 8, 4096
 else:
     VECTOR, BLOCK_ROWS, OWN_MAX_D = 4, 6, 24
 BLOCK_COLS = 2 * VECTOR
