@@ -16,7 +16,7 @@ exp of densest.kde._kernels in a parallel Numba loop: libm's exp is 5-10x slower
 over the bound max(2 n m d / GEMM rate, n m / exp rate), and over the same bound with BLAS's rate.
 For d > 8 the row "GEMM tiles alone"
 times just the distance products on densest's tiles (all cores; the engine's own kernel up to
-OWN_MAX_D: d = 4096 with AVX-512, d = 24 with AVX2; 1-thread BLAS per tile above);
+OWN_MAX_D: d = 2048 with AVX-512, d = 24 with AVX2; 1-thread BLAS per tile above);
 with n m / exp rate added it is the floor of computing the two one after the other.
 
 Usage: python benchmarks/kde_speed.py [--n 10000 100000] [--d 2 16 64 256] [--m 10000] [--repeats 3]

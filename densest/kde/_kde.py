@@ -48,7 +48,7 @@ class KernelDensity(DensityMixin, BaseEstimator):
 
     Log-densities are computed exactly in log space by a blocked engine (one GEMM
     per tile, in float64 from densest's own register-blocked kernel (up to
-    d = 4096 with AVX-512, up to d = 24 with AVX2), else from BLAS; then a fused,
+    d = 2048 with AVX-512, up to d = 24 with AVX2), else from BLAS; then a fused,
     vectorised exponential and streaming log-sum-exp pass, in Numba), so they stay
     finite where the density underflows (d in the hundreds or thousands) and memory
     stays bounded by the tiles. Up to

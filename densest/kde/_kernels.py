@@ -427,13 +427,15 @@ def _target_has_avx512():
 # With AVX-512, blocks of 8 x 16 in sixteen vectors of eight doubles: one thread
 # measured 117-126 GF/s on 512 x 256 tiles at d = 16 to 256 and 107-111 GF/s at
 # d = 512 to 2000 (AMD EPYC, family 26), against OpenBLAS's 46-63 GF/s with
-# OPENBLAS_CORETYPE=Haswell and 66-94 GF/s with its default kernels. Above
-# d = 4096 BLAS takes over: it reads the tiles in place, where this kernel copies
-# them (about 25 MiB per thread at d = 4096). With AVX2, blocks of 6 x 8 in twelve
-# vectors of four, up to d = 24; from about d = 32 on OpenBLAS is as fast on the
-# tiles (products alone, two threads: 63 against 50 GF/s at d = 16, equal at d = 32).
+# OPENBLAS_CORETYPE=Haswell and 66-94 GF/s with its default kernels. The whole
+# pass (n = 20 000, m = 4 000) gained 1.4-1.7x over BLAS at d = 512 to 2048 but
+# only 1.2x at d = 4096, so above d = 2048 BLAS takes over: it reads the tiles in
+# place, where this kernel copies them (12.5 MiB per thread at d = 2048). With
+# AVX2, blocks of 6 x 8 in twelve vectors of four, up to d = 24; from about d = 32
+# on OpenBLAS is as fast on the tiles (products alone, two threads: 63 against
+# 50 GF/s at d = 16, equal at d = 32).
 if _target_has_avx512():
-    VECTOR, BLOCK_ROWS, OWN_MAX_D = 8, 8, 4096
+    VECTOR, BLOCK_ROWS, OWN_MAX_D = 8, 8, 2048
 else:
     VECTOR, BLOCK_ROWS, OWN_MAX_D = 4, 6, 24
 BLOCK_COLS = 2 * VECTOR

@@ -395,7 +395,7 @@ def test_block_size_and_threads_do_not_change_results(rng):
 @pytest.mark.parametrize("d", [1, 5, 16, 24, 25, 70])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_tile_products_equal_numpy_on_ragged_tiles(d, dtype, rng):
-    # Float64 tiles up to OWN_MAX_D (4096 with AVX-512, 24 with AVX2) go through the
+    # Float64 tiles up to OWN_MAX_D (2048 with AVX-512, 24 with AVX2) go through the
     # register-blocked LLVM kernel, on blocks zero-padded at the edges; the rest
     # through BLAS.
     import numba
