@@ -416,8 +416,8 @@ def _plain_row(d2, wt, top, c, nt, kernel):
 
 def _target_has_avx512():
     """True when Numba compiles for a CPU with AVX-512F: the host, unless
-    NUMBA_CPU_NAME fixes another target (then its NUMBA_CPU_FEATURES decide)."""
-    if numba.config.CPU_NAME:
+    NUMBA_CPU_NAME names another target (then NUMBA_CPU_FEATURES decide)."""
+    if numba.config.CPU_NAME and numba.config.CPU_NAME != "host":
         features = numba.config.CPU_FEATURES or ""
     else:
         features = llvm.get_host_cpu_features().flatten()

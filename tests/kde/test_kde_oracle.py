@@ -667,6 +667,7 @@ def test_pickle_pipeline_gridsearch(rng):
 def test_block_width_follows_numba_target(monkeypatch):
     # A target fixed by NUMBA_CPU_NAME (e.g. "generic" for caches shared between
     # machines) decides by its own features, not the host's.
+    import llvmlite.binding as llvm
     import numba
 
     from densest.kde._kernels import _target_has_avx512
@@ -678,3 +679,5 @@ def test_block_width_follows_numba_target(monkeypatch):
     assert _target_has_avx512()
     monkeypatch.setattr(numba.config, "CPU_FEATURES", "+avx2,-avx512f")
     assert not _target_has_avx512()
+    monkeypatch.setattr(numba.config, "CPU_NAME", "host")  # the host's own features
+    assert _target_has_avx512() == ("+avx512f" in llvm.get_host_cpu_features().flatten().split(","))
