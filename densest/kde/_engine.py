@@ -70,6 +70,12 @@ def log_kernel_norm(kernel, d, h):
 # Up to this dimension explicit differences beat a GEMM per tile (measurements in
 # benchmarks/RESULTS.md) and they are exact where |q|^2 + |y|^2 - 2 q.y cancels.
 DIRECT_MAX_D = 8
+# With the AVX-512 tile products the Gaussian one pass on float64 points is faster
+# with a GEMM from this dimension on (n = 100 000 and 10 000, m = 10 000: 1.03-1.11x
+# at d = 3, 1.2x at d = 4, 1.4-1.5x at d = 6 and 8); gemm_inexact still sends the
+# pairs whose rounding could show to explicit differences. The chain kernel keeps
+# them (no faster with a GEMM below d = 8).
+GEMM_MIN_D_AVX512 = 3
 PROGRESS_CHUNKS = 50
 # Chunks of fewer rows make tiles too small to run at full speed: chunks of 100
 # queries (m = 5000, d = 256) took the pass from 1.6 s to 2.3 s.
@@ -213,6 +219,14 @@ class ReferenceTiles:
         if self.rank is None:
             return index
         return np.where(index >= 0, self.rank[np.maximum(index, 0)], -1)
+
+
+def _gemm_below_direct_max(d, kernel, Q, Y):
+    """Whether the one pass takes a GEMM by default at d <= DIRECT_MAX_D: the
+    Gaussian kernel on float64 points from GEMM_MIN_D_AVX512 on, with AVX-512 tile
+    products (float32 points keep explicit differences there)."""
+    return (kernel == "gaussian" and GEMM_MIN_D_AVX512 <= d <= DIRECT_MAX_D
+            and Q.dtype == Y.dtype == np.float64 and _kernels().VECTOR == 8)  # fmt: skip
 
 
 def _settings(d, direct, prune):
@@ -426,8 +440,10 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
         Tile size (see :func:`tile_sizes`).
     direct : bool or None
         Distances from explicit differences (True) or from one GEMM per tile
-        (False); None: explicit differences when ``d <= DIRECT_MAX_D``, and
-        above for the pairs where a GEMM's rounding could show
+        (False); None: explicit differences when ``d <= DIRECT_MAX_D`` (with
+        AVX-512 tile products, from ``d = GEMM_MIN_D_AVX512`` on the Gaussian
+        kernel on float64 points takes the GEMM as above), and above for the
+        pairs where a GEMM's rounding could show
         (:func:`gemm_inexact`): the pairs of queries and reference points whose
         squared norms are at most half of :func:`gemm_norm_limit` keep the GEMM.
     prune : bool or None
@@ -452,6 +468,8 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
     if self_index is None:
         self_index = np.full(m, -1, dtype=np.int64)
     chosen = direct
+    if direct is None and _gemm_below_direct_max(d, kernel, Q, Y):
+        direct = False  # as above DIRECT_MAX_D: gemm_inexact below still checks it
     direct, prune = _settings(d, direct, prune)
     with numba_threads(n_jobs) as n_threads, one_blas_thread():
         q_block, t_block = tile_sizes(m, Y.shape[0], d, n_threads, block_size)

@@ -681,3 +681,41 @@ def test_block_width_follows_numba_target(monkeypatch):
     assert not _target_has_avx512()
     monkeypatch.setattr(numba.config, "CPU_NAME", "host")  # the host's own features
     assert _target_has_avx512() == ("+avx512f" in llvm.get_host_cpu_features().flatten().split(","))
+
+
+@pytest.mark.parametrize("d", [3, 5, 8])
+def test_default_path_below_the_gemm_dimension_is_exact(d, rng):
+    # With AVX-512 tile products the Gaussian one pass on float64 points takes a GEMM
+    # from d = GEMM_MIN_D_AVX512 on; elsewhere explicit differences. Either way it is
+    # exact at and next to data points, and where h is small beside the data's
+    # offset (there gemm_inexact sends the pairs to explicit differences).
+    from densest.kde import _engine
+    from densest.kde._kernels import VECTOR
+
+    X = rng.standard_normal((600, d)) * rng.uniform(0.5, 2.0, d) + 3.0
+    assert _engine._gemm_below_direct_max(d, "gaussian", X, X) == (VECTOR == 8)
+    assert not _engine._gemm_below_direct_max(d, "gaussian", X.astype(np.float32), X)
+    assert not _engine._gemm_below_direct_max(d, "epanechnikov", X, X)
+    for h in (1e-3, 0.3, 2.0):
+        Q = np.vstack([X[:15], X[15:30] + 0.3 * h * rng.standard_normal((15, d)),
+                       3.0 + rng.standard_normal((15, d))])  # fmt: skip
+        got = KernelDensity(bandwidth=h).fit(X).score_samples(Q)
+        # Fresh points at h = 1e-3 have |log p| near 1e6, which float64 (and the
+        # reference) round by about 1e-16 of it: hence the rtol.
+        np.testing.assert_allclose(got, brute_force_log_density(X, Q, h), rtol=1e-15, atol=1e-10,
+                                   err_msg=f"h={h}")  # fmt: skip
+
+
+def test_default_path_below_the_gemm_dimension_agrees_with_explicit_differences(rng):
+    # Held-out points, several bandwidths and the sums of squares (for diagnose), by
+    # the default path and by explicit differences only.
+    X = rng.standard_normal((900, 6))
+    ysq = np.einsum("ij,ij->i", X, X)
+    logw = np.log(rng.uniform(0.5, 2.0, 900))
+    index = np.arange(0, 900, 7)
+    hs = np.array([0.2, 0.5, 1.5])
+    parts = [log_sum_exp_terms(X[index], X, ysq, logw, hs, "gaussian", self_index=index, want_s2=True,
+                               direct=direct) for direct in (None, True)]  # fmt: skip
+    (M0, S0, T0), (M1, S1, T1) = parts
+    np.testing.assert_allclose(M0 + np.log(S0), M1 + np.log(S1), rtol=0, atol=1e-11)
+    np.testing.assert_allclose(S0**2 / T0, S1**2 / T1, rtol=1e-10)
