@@ -73,9 +73,11 @@ DIRECT_MAX_D = 8
 # With the AVX-512 tile products the Gaussian one pass on float64 points is faster
 # with a GEMM from this dimension on (n = 100 000 and 10 000, m = 10 000: 1.03-1.11x
 # at d = 3, 1.2x at d = 4, 1.4-1.5x at d = 6 and 8); gemm_inexact still sends the
-# pairs whose rounding could show to explicit differences. The chain kernel keeps
-# them (no faster with a GEMM below d = 8).
+# pairs whose rounding could show to explicit differences. The chain kernel gains
+# less (LOO grid, n = 10 000: 0.97-0.99x at d = 3 and 4, 1.03x at d = 6, 1.13x at
+# d = 8), so it takes the GEMM from d = 6.
 GEMM_MIN_D_AVX512 = 3
+CHAIN_GEMM_MIN_D_AVX512 = 6
 PROGRESS_CHUNKS = 50
 # Chunks of fewer rows make tiles too small to run at full speed: chunks of 100
 # queries (m = 5000, d = 256) took the pass from 1.6 s to 2.3 s.
@@ -221,11 +223,11 @@ class ReferenceTiles:
         return np.where(index >= 0, self.rank[np.maximum(index, 0)], -1)
 
 
-def _gemm_below_direct_max(d, kernel, Q, Y):
-    """Whether the one pass takes a GEMM by default at d <= DIRECT_MAX_D: the
-    Gaussian kernel on float64 points from GEMM_MIN_D_AVX512 on, with AVX-512 tile
-    products (float32 points keep explicit differences there)."""
-    return (kernel == "gaussian" and GEMM_MIN_D_AVX512 <= d <= DIRECT_MAX_D
+def _gemm_below_direct_max(d, kernel, Q, Y, min_d=GEMM_MIN_D_AVX512):
+    """Whether a pass takes a GEMM by default at d <= DIRECT_MAX_D: the Gaussian
+    kernel on float64 points from ``min_d`` on, with AVX-512 tile products (float32
+    points keep explicit differences there)."""
+    return (kernel == "gaussian" and min_d <= d <= DIRECT_MAX_D
             and Q.dtype == Y.dtype == np.float64 and _kernels().VECTOR == 8)  # fmt: skip
 
 
@@ -612,7 +614,8 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
     ----------
     Q, Y, ysq, self_index, n_jobs, block_size, prune
         As in :func:`log_sum_exp_terms`, with Q and Y in float64 (distances from
-        explicit differences when ``d <= DIRECT_MAX_D`` or where
+        explicit differences when ``d <= DIRECT_MAX_D``, with AVX-512 tile
+        products below ``d = CHAIN_GEMM_MIN_D_AVX512`` only, or where
         :func:`gemm_inexact` says a GEMM could show).
     log_weights : ndarray of shape (n,)
         Log weights, spanning at most 100 nats (the caller checks).
@@ -637,6 +640,7 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
         q_block, t_block = tile_sizes(m, Y.shape[0], d, n_threads, block_size, chains=True)
         func = kern.chain_sums(n_threads > 1, bool(np.all(log_weights == top)))
         direct, prune = _settings(d, None, prune)
+        direct = direct and not _gemm_below_direct_max(d, "gaussian", Q, Y, CHAIN_GEMM_MIN_D_AVX512)
         tiles = ReferenceTiles(Y, ysq, log_weights - top, t_block, prune)
         order, Q, qsq = _arrange_queries(Q, q_block, prune)
         c_max = float(c_bases.max()) * 2.0 ** (int(n_levels) - 1)

@@ -97,11 +97,12 @@ def brute_force_loo(X, hs, w):
 
 
 @pytest.mark.parametrize("weighted", [True, False])
-@pytest.mark.parametrize("d", [3, 24])
+@pytest.mark.parametrize("d", [3, 7, 24])
 def test_loo_on_a_chain_grid_is_the_brute_force_leave_one_out(d, weighted, rng):
     # Doubling chains (one exponential per chain, squaring for the other levels),
     # weighted or not (equal weights take sweeps without multiplications), on the
-    # direct-difference path (d = 3) and the GEMM path (d = 24); the grid reaches
+    # direct-difference path (d = 3), the GEMM path (d = 24) and d = 7 (the GEMM
+    # with AVX-512 tile products, else explicit differences); the grid reaches
     # bandwidths where most terms underflow.
     X = rng.standard_normal((200, d)) * rng.uniform(0.5, 2.0, d)
     w = rng.uniform(0.2, 3.0, 200) if weighted else np.full(200, 2.5)
