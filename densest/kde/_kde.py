@@ -51,18 +51,20 @@ class KernelDensity(DensityMixin, BaseEstimator):
     d = 2048 with AVX-512, up to d = 24 with AVX2), else from BLAS; then a fused,
     vectorised exponential and streaming log-sum-exp pass, in Numba), so they stay
     finite where the density underflows (d in the hundreds or thousands) and memory
-    stays bounded by the tiles. Up to d = 8 distances come from explicit
-    differences and the points are visited in k-d tree order: a reference tile whose largest possible term is below e^-40 of
-    every query's sum so far is skipped, so tight bandwidths and clustered data cost
-    far less than all pairs, and each skip changes a log-density by less than 4e-18.
-    Above d = 8 the distances come from the GEMM, ``|q|^2 + |y|^2 - 2 q.y``, except
-    wherever that identity's rounding (about ``sqrt(d) u (|q|^2 + |y|^2)``, times
-    ``1 / (2 h^2)`` in a log-density: bandwidths small beside the data's scale)
-    could move a float64 log-density by 1e-10: there explicit differences are used
-    as well (1.3-3.4x slower at d = 16-256 with AVX-512, 1.2-2x with AVX2), for
-    the pairs with a point far from the centre only (heavy tails keep the GEMM for
-    the bulk). The other kernels' log K
-    is steep next to the edge of their support (and, for the exponential and
+    stays bounded by the tiles. Up to d = 8 the points are visited in k-d tree
+    order: a reference tile whose largest possible term is below e^-40 of every
+    query's sum so far is skipped, so tight bandwidths and clustered data cost far
+    less than all pairs, and each skip changes a log-density by less than 4e-18.
+    There distances come from explicit differences, except that with AVX-512 tile
+    products the Gaussian kernel on float64 points takes the GEMM from d = 3 on
+    (1.1-1.5x faster at d = 3-8). Above d = 8 the distances come from the GEMM,
+    ``|q|^2 + |y|^2 - 2 q.y``, except wherever that identity's rounding (about
+    ``sqrt(d) u (|q|^2 + |y|^2)``, times ``1 / (2 h^2)`` in a log-density:
+    bandwidths small beside the data's scale) could move a float64 log-density by
+    1e-10: there explicit differences are used as well (1.3-3.4x slower at
+    d = 16-256 with AVX-512, 1.2-2x with AVX2), for the pairs with a point far from
+    the centre only (heavy tails keep the GEMM for the bulk). The other kernels'
+    log K is steep next to the edge of their support (and, for the exponential and
     linear kernels, next to 0): the rare pairs whose GEMM distance lies there are
     recomputed from explicit differences.
     See ``dtype`` for float32.
