@@ -85,7 +85,7 @@ def tile_kernel_rate():
     held to AVX2 by OPENBLAS_CORETYPE), the machine's GEMM peak is its rate."""
     import numba
 
-    from densest.kde._kernels import BLOCK_COLS, BLOCK_ROWS, _block
+    from densest.kde._kernels import product_blocks
 
     @numba.njit(parallel=True)
     def products(qb, yt, reps):
@@ -93,9 +93,7 @@ def tile_kernel_rate():
         for t in numba.prange(numba.get_num_threads()):
             G = np.empty((qb.shape[0], yt.shape[1]))
             for _ in range(reps):
-                for i0 in range(0, qb.shape[0], BLOCK_ROWS):
-                    for j0 in range(0, yt.shape[1], BLOCK_COLS):
-                        _block(qb, yt, G, i0, j0)
+                product_blocks(qb, yt, G)
             total += G[t, 0]
         return total
 

@@ -434,7 +434,8 @@ def _target_has_avx512():
 # AVX2, blocks of 6 x 8 in twelve vectors of four, up to d = 24; from about d = 32
 # on OpenBLAS is as fast on the tiles (products alone, two threads: 63 against
 # 50 GF/s at d = 16, equal at d = 32).
-if _target_has_avx512():
+AVX512_PRODUCTS = _target_has_avx512()
+if AVX512_PRODUCTS:
     VECTOR, BLOCK_ROWS, OWN_MAX_D = 8, 8, 2048
 else:
     VECTOR, BLOCK_ROWS, OWN_MAX_D = 4, 6, 24
@@ -508,6 +509,14 @@ _block = block_kernel(VECTOR, BLOCK_ROWS)
 
 
 @numba.njit(inline="always")
+def product_blocks(qb, yt, G):
+    """G = qb @ yt block by block, for shapes padded to whole blocks (_block)."""
+    for i0 in range(0, G.shape[0], BLOCK_ROWS):
+        for j0 in range(0, G.shape[1], BLOCK_COLS):
+            _block(qb, yt, G, i0, j0)
+
+
+@numba.njit(inline="always")
 def padded(size, step):
     """size rounded up to a multiple of step."""
     return -(-size // step) * step
@@ -576,9 +585,7 @@ def _tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf):
         _transpose_tile(Y, t0, nt, yt)
         yt[:, nt:cols] = 0.0
         G = buf[: rows * cols].reshape((rows, cols))
-        for i0 in range(0, rows, BLOCK_ROWS):
-            for j0 in range(0, cols, BLOCK_COLS):
-                _block(qb, yt, G, i0, j0)
+        product_blocks(qb, yt, G)
         return G
 
     return own_or_blas

@@ -690,10 +690,10 @@ def test_default_path_below_the_gemm_dimension_is_exact(d, rng):
     # exact at and next to data points, and where h is small beside the data's
     # offset (there gemm_inexact sends the pairs to explicit differences).
     from densest.kde import _engine
-    from densest.kde._kernels import VECTOR
+    from densest.kde._kernels import AVX512_PRODUCTS
 
     X = rng.standard_normal((600, d)) * rng.uniform(0.5, 2.0, d) + 3.0
-    assert _engine._gemm_below_direct_max(d, "gaussian", X, X) == (VECTOR == 8)
+    assert _engine._gemm_below_direct_max(d, "gaussian", X, X) == AVX512_PRODUCTS
     assert not _engine._gemm_below_direct_max(d, "gaussian", X.astype(np.float32), X)
     assert not _engine._gemm_below_direct_max(d, "epanechnikov", X, X)
     for h in (1e-3, 0.3, 2.0):
