@@ -228,7 +228,7 @@ def _gemm_below_direct_max(d, kernel, Q, Y, min_d=GEMM_MIN_D_AVX512):
     kernel on float64 points from ``min_d`` on, with AVX-512 tile products (float32
     points keep explicit differences there)."""
     return (kernel == "gaussian" and min_d <= d <= DIRECT_MAX_D
-            and Q.dtype == Y.dtype == np.float64 and _kernels().AVX512_PRODUCTS)  # fmt: skip
+            and Q.dtype == Y.dtype == np.float64 and _kernels().AVX512)  # fmt: skip
 
 
 def _settings(d, direct, prune):

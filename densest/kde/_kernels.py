@@ -220,26 +220,27 @@ def _gaussian_row(d2, logw, c, nt):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _gaussian_sums(d2, logw, c, ref, nt, want_s2):
-    """Sums of exp(logw - c * d2 - ref) (and of its square) in one vectorised sweep."""
+def _gaussian_sums_scalar(d2, a, c, ref, nt, want_s2):
+    """Sums of exp(a[0] - c * d2 - ref) (and of its square) in one vectorised sweep,
+    a[0, j] the log weight of point j (see _sweep_terms)."""
     s_b = 0.0
     s2_b = 0.0
     if want_s2:
         for j in range(nt):
-            e = exp_clamped(logw[j] - c * d2[j] - ref)
+            e = exp_clamped(a[0, j] - c * d2[j] - ref)
             s_b += e
             s2_b += e * e
     else:
         for j in range(nt):
-            s_b += exp_clamped(logw[j] - c * d2[j] - ref)
+            s_b += exp_clamped(a[0, j] - c * d2[j] - ref)
     return s_b, s2_b
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _gaussian_sums_gemm(a, k, G, r, c2, b, nt, want_s2):
-    """As _gaussian_sums for GEMM tiles: the exponents are a[k, j] + c2 G[r, j] + b.
+def _gaussian_sums_gemm_scalar(a, k, G, r, c2, b, nt, want_s2):
+    """As _gaussian_sums_scalar for GEMM tiles: the exponents are a[k, j] + c2 G[r, j] + b.
 
-    With a[k, j] = logw_j - c |y_j|^2 (once per tile), c2 = 2c and b = -c |q|^2 - ref
+    With a[k, j] = logw_j - c |y_j|^2 (once per tile, _sweep_terms), c2 = 2c and b = -c |q|^2 - ref
     (once per row), logw_j - c |q - y_j|^2 - ref costs one multiply-add per term.
     Rows are indexed, not sliced: see _direct_row.
     """
@@ -434,8 +435,8 @@ def _target_has_avx512():
 # AVX2, blocks of 6 x 8 in twelve vectors of four, up to d = 24; from about d = 32
 # on OpenBLAS is as fast on the tiles (products alone, two threads: 63 against
 # 50 GF/s at d = 16, equal at d = 32).
-AVX512_PRODUCTS = _target_has_avx512()
-if AVX512_PRODUCTS:
+AVX512 = _target_has_avx512()
+if AVX512:
     VECTOR, BLOCK_ROWS, OWN_MAX_D = 8, 8, 2048
 else:
     VECTOR, BLOCK_ROWS, OWN_MAX_D = 4, 6, 24
@@ -589,6 +590,181 @@ def _tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf):
         return G
 
     return own_or_blas
+
+
+# --- Exponential sums in AVX-512 vectors -------------------------------------------
+# With AVX-512 the Gaussian sweeps take their exponents in base 2 (x log2(e)) and
+# compute 2^y as 2^f 2^(j/16) 2^floor(n): n = y rounded to a multiple of 1/16
+# (vrndscalepd), f = y - n (vreducepd), j = 16 n mod 16, a polynomial for 2^f, a
+# table of the sixteen 2^(j/16) read by one two-register permute (vpermi2pd) and
+# vscalefpd for 2^floor(n), which also gives 0 for y = -inf and inf for y = inf
+# without clamping. About 12 vector operations per eight terms, 10 of them on the
+# multiply-add pipes, against 16 for exp_clamped, which LLVM vectorises from Python
+# but whose table lookup it would turn into a slow gather: hence LLVM IR, as for
+# _block. benchmarks/RESULTS.md (session 21) has the measurements.
+
+# 2^f = 1 + f g(f) on |f| <= 1/32, g a degree-3 Chebyshev fit of (2^f - 1) / f there
+# (widened by 1e-4; mpmath.chebyfit at 40 digits): exact at f = 0, relative error at
+# most 5.1e-12 at the ends, 20 times below the engine's 1e-10 target for
+# log-densities (tested over the whole range, with the table).
+_EXP2_G = (0.009618279563919733, 0.05550541104327643, 0.24022650694073078, 0.6931471804009316)
+_EXP2_TABLE = tuple(float(np.exp2(j / 16)) for j in range(16))
+# Relative error bound of one term of the Gaussian sweeps (exp_clamped: 1.5e-12).
+SWEEP_EXP_ERROR = 5.1e-12 if AVX512 else 1.5e-12
+# Sweep exponents are in this unit: log2(e) per nat where the sweeps run in AVX-512
+# (exp2_sums_avx512), one otherwise (exp_clamped).
+SWEEP_UNIT = _LOG2E if AVX512 else 1.0
+
+
+def _row_pointer(context, builder, ty, value, row):
+    """Pointer to element (row, 0) of a C-contiguous 2-D array, or to element 0 of a 1-D one."""
+    array = context.make_array(ty)(context, builder, value)
+    if ty.ndim == 1:
+        return array.data
+    cols = cgutils.unpack_tuple(builder, array.shape, 2)[1]
+    return builder.gep(array.data, [builder.mul(row, cols)])
+
+
+def _splat(builder, value):
+    """A vector of eight copies of a scalar value."""
+    vector = ir.VectorType(value.type, 8)
+    first = builder.insert_element(ir.Constant(vector, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(first, ir.Constant(vector, ir.Undefined),
+                                  ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8))  # fmt: skip
+
+
+def _exp2_vector(builder, y):
+    """2^y for a vector of eight doubles: 0 below -1075, inf above 1024, NaN for NaN."""
+    vd = y.type
+    vi = ir.VectorType(ir.IntType(64), 8)
+    i8, i32 = ir.IntType(8), ir.IntType(32)
+
+    def function(name, args):
+        return cgutils.get_or_insert_function(builder.module, ir.FunctionType(vd, args), name)
+
+    def splat(value):
+        return ir.Constant(vd, [value] * 8)
+
+    fma = function("llvm.fma.v8f64", [vd] * 3)
+    all_lanes, current_rounding = ir.Constant(i8, 255), ir.Constant(i32, 4)
+    # Immediate: scale 2^-4, round to nearest, no precision exception.
+    sixteenths = ir.Constant(i32, 0x48)
+    n = builder.call(function("llvm.x86.avx512.mask.rndscale.pd.512", [vd, i32, vd, i8, i32]),
+                     [y, sixteenths, y, all_lanes, current_rounding])  # fmt: skip
+    # y - n, exact: 0 (not NaN) for infinite y.
+    f = builder.call(function("llvm.x86.avx512.mask.reduce.pd.512", [vd, i32, vd, i8, i32]),
+                     [y, sixteenths, y, all_lanes, current_rounding])  # fmt: skip
+    g = splat(_EXP2_G[0])
+    for c in _EXP2_G[1:]:
+        g = builder.call(fma, [g, f, splat(c)])
+    p = builder.call(fma, [g, f, splat(1.0)])
+    # 16 n + 1.5 * 2^52 holds the integer 16 n in its low bits; vpermi2pd reads the last four.
+    index = builder.bitcast(builder.call(fma, [n, splat(16.0), splat(6755399441055744.0)]), vi)
+    table = builder.call(function("llvm.x86.avx512.vpermi2var.pd.512", [vd, vi, vd]),
+                         [ir.Constant(vd, list(_EXP2_TABLE[:8])), index, ir.Constant(vd, list(_EXP2_TABLE[8:]))])  # fmt: skip
+    return builder.call(function("llvm.x86.avx512.mask.scalef.pd.512", [vd, vd, vd, i8, i32]),
+                        [builder.fmul(p, table), n, p, all_lanes, current_rounding])  # fmt: skip
+
+
+def _masked_load(builder, address, vector, mask):
+    """Load the lanes of a vector where mask is set (zeros elsewhere), never touching the others."""
+    kind = "f64" if vector.element == ir.DoubleType() else "f32"
+    mask_type = ir.VectorType(ir.IntType(1), 8)
+    load = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(vector, [vector.as_pointer(), ir.IntType(32), mask_type, vector]),
+        f"llvm.masked.load.v8{kind}.p0v8{kind}")  # fmt: skip
+    return builder.call(load, [address, ir.Constant(ir.IntType(32), 4), mask, ir.Constant(vector, [0.0] * 8)])
+
+
+@intrinsic
+def exp2_sums_avx512(typingctx, u, u_row, v, v_row, alpha, beta, nt, want_s2):
+    """(sum_j e_j, sum_j e_j^2 or 0) for j < nt, e_j = 2^(alpha u_j + v_j + beta),
+    u_j = u[u_row, j] (float64 or float32), v_j = v[v_row, j] (float64), from
+    C-contiguous rows (a 1-D array ignores its row index). AVX-512 only."""
+    rows_ok = all(isinstance(t, types.Array) and t.layout == "C" and t.ndim in (1, 2) for t in (u, v))
+    if not rows_ok or u.dtype not in (types.float32, types.float64) or v.dtype != types.float64:
+        return None
+    sig = types.UniTuple(types.float64, 2)(u, types.intp, v, types.intp, types.float64, types.float64,
+                                           types.intp, types.boolean)  # fmt: skip
+
+    def codegen(context, builder, signature, args):
+        vd = ir.VectorType(ir.DoubleType(), 8)
+        vu = ir.VectorType(context.get_value_type(signature.args[0].dtype), 8)
+        u_ptr = _row_pointer(context, builder, signature.args[0], args[0], args[1])
+        v_ptr = _row_pointer(context, builder, signature.args[2], args[2], args[3])
+        alpha_v, beta_v = _splat(builder, args[4]), _splat(builder, args[5])
+        count, squares = args[6], args[7]
+        intp = count.type
+        zero = ir.Constant(vd, [0.0] * 8)
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vd, [vd] * 3), "llvm.fma.v8f64")
+        sums = cgutils.alloca_once_value(builder, zero)
+        sums2 = cgutils.alloca_once_value(builder, zero)
+
+        def load(pointer, vector, j, mask):
+            address = builder.bitcast(builder.gep(pointer, [j]), vector.as_pointer())
+            if mask is None:
+                value = builder.load(address, align=4)
+            else:
+                value = _masked_load(builder, address, vector, mask)
+            return value if vector == vd else builder.fpext(value, vd)
+
+        def add_terms(j, mask, with_squares):
+            y = builder.fadd(builder.call(fma, [alpha_v, load(u_ptr, vu, j, mask), load(v_ptr, vd, j, mask)]), beta_v)
+            e = _exp2_vector(builder, y)
+            if mask is not None:
+                e = builder.select(mask, e, zero)
+            builder.store(builder.fadd(builder.load(sums), e), sums)
+            if with_squares:
+                builder.store(builder.call(fma, [e, e, builder.load(sums2)]), sums2)
+
+        def sweep(with_squares):
+            eight = ir.Constant(intp, 8)
+            full = builder.sdiv(count, eight)
+            with cgutils.for_range(builder, full) as loop:
+                add_terms(builder.mul(loop.index, eight), None, with_squares)
+            rest = builder.sub(count, builder.mul(full, eight))
+            with builder.if_then(builder.icmp_signed(">", rest, ir.Constant(intp, 0))):
+                lanes = ir.Constant(ir.VectorType(intp, 8), list(range(8)))
+                add_terms(builder.mul(full, eight), builder.icmp_signed("<", lanes, _splat(builder, rest)),
+                          with_squares)  # fmt: skip
+
+        def total(vector):
+            # Pairwise: halves, quarters, then the last two lanes.
+            value = builder.load(vector)
+            for width in (4, 2, 1):
+                halves = [builder.shuffle_vector(value, value, ir.Constant(ir.VectorType(ir.IntType(32), width),
+                                                                           list(range(start, start + width))))
+                          for start in (0, width)]  # fmt: skip
+                value = builder.fadd(*halves)
+            return builder.extract_element(value, ir.Constant(ir.IntType(32), 0))
+
+        squares_total = cgutils.alloca_once_value(builder, ir.Constant(ir.DoubleType(), 0.0))
+        with builder.if_else(squares) as (then, otherwise):
+            with then:
+                sweep(True)
+                builder.store(total(sums2), squares_total)
+            with otherwise:
+                sweep(False)
+        return context.make_tuple(builder, signature.return_type, [total(sums), builder.load(squares_total)])
+
+    return sig, codegen
+
+
+@numba.njit(inline="always")
+def _gaussian_sums_avx512(d2, a, c, ref, nt, want_s2):
+    """_gaussian_sums_scalar by exp2_sums_avx512 (a in SWEEP_UNIT)."""
+    return exp2_sums_avx512(d2, 0, a, 0, -c * _LOG2E, -ref * _LOG2E, nt, want_s2)
+
+
+@numba.njit(inline="always")
+def _gaussian_sums_gemm_avx512(a, k, G, r, c2, b, nt, want_s2):
+    """_gaussian_sums_gemm_scalar by exp2_sums_avx512 (a in SWEEP_UNIT)."""
+    return exp2_sums_avx512(G, r, a, k, c2 * _LOG2E, b * _LOG2E, nt, want_s2)
+
+
+# The sweeps of _tile_sums.
+_gaussian_sums = _gaussian_sums_avx512 if AVX512 else _gaussian_sums_scalar
+_gaussian_sums_gemm = _gaussian_sums_gemm_avx512 if AVX512 else _gaussian_sums_gemm_scalar
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
@@ -782,8 +958,8 @@ TILE_ROW_PAD = 8
 @numba.njit(inline="always")
 def _tile_buffers(Q, nq, t_block, direct, n_bw):
     """Per-thread scratch: products, transposed reference tile, query rows (own
-    products), distances, and per bandwidth the tile's log weights minus c |y|^2
-    (GEMM tiles). Products and tiles are padded to whole blocks of _block, the
+    products), distances, and the Gaussian sweeps' terms (_sweep_terms; n_bw = 0:
+    none). Products and tiles are padded to whole blocks of _block, the
     transposed tile's rows by TILE_ROW_PAD more."""
     d = Q.shape[1]
     own = not direct and d <= OWN_MAX_D and Q.itemsize == 8  # float32 tiles: sgemm
@@ -793,7 +969,7 @@ def _tile_buffers(Q, nq, t_block, direct, n_bw):
     yt = np.empty((d if direct or own else 0, cols + TILE_ROW_PAD), dtype=np.float64)
     qb = np.empty((rows if own else 0, d), dtype=np.float64)
     d2 = aligned_empty(t_block)
-    a = np.empty((0 if direct else n_bw, t_block), dtype=np.float64)
+    a = np.empty((min(n_bw, 1) if direct else n_bw, t_block), dtype=np.float64)
     return buf, yt, qb, d2, a
 
 
@@ -860,6 +1036,20 @@ def _negligible(M, S, q0, q1, c, k, kernel, gap2, lw_top):
     return True
 
 
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _sweep_terms(a, lw, ys, cs, nt, direct):
+    """The per-tile terms of the Gaussian sweeps, in SWEEP_UNIT: a[0, j] = log w_j
+    (explicit differences) or a[k, j] = log w_j - c_k |y_j|^2 (GEMM tiles)."""
+    if direct:
+        for k in range(a.shape[0]):
+            for j in range(nt):
+                a[k, j] = lw[j] * SWEEP_UNIT
+    else:
+        for k in range(a.shape[0]):
+            for j in range(nt):
+                a[k, j] = (lw[j] - cs[k] * ys[j]) * SWEEP_UNIT
+
+
 def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_block, t_block,
                err_unit, err_ratio, lo, hi, lw_top, M, S, S2):  # fmt: skip
     """Blocked log-sum-exp engine (compiled below as a parallel kernel and its serial twin).
@@ -912,9 +1102,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
             if kernel != GAUSSIAN and not direct:
                 for j in range(nt):
                     ys_top = max(ys_top, ys[j])
-            for k in range(a.shape[0]):
-                for j in range(nt):
-                    a[k, j] = lw[j] - cs[k] * ys[j]
+            _sweep_terms(a, lw, ys, cs, nt, direct)
             plain = False
             top = 0.0
             if _plain_kernel(kernel):
@@ -934,7 +1122,7 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
                     ref = M[q0 + r, k]
                     if kernel == GAUSSIAN and ref > -np.inf:
                         if have_d2:
-                            s_b, s2_b = _gaussian_sums(d2, lw, cs[k], ref, nt, want_s2)
+                            s_b, s2_b = _gaussian_sums(d2, a, cs[k], ref, nt, want_s2)
                         else:
                             b = -cs[k] * qsq[q0 + r] - ref
                             s_b, s2_b = _gaussian_sums_gemm(a, k, G, r, 2.0 * cs[k], b, nt, want_s2)

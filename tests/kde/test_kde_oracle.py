@@ -380,6 +380,8 @@ def test_score_is_the_mean_log_likelihood(rng):
 
 
 def test_block_size_and_threads_do_not_change_results(rng):
+    from densest.kde._kernels import SWEEP_EXP_ERROR
+
     X = rng.standard_normal((1000, 7))
     Q = rng.standard_normal((333, 7))
     base = KernelDensity(bandwidth=0.5).fit(X).score_samples(Q)
@@ -388,8 +390,8 @@ def test_block_size_and_threads_do_not_change_results(rng):
         for n_jobs in (1, 2, -1):
             kde = KernelDensity(bandwidth=0.5, block_size=block_size, n_jobs=n_jobs).fit(X)
             # Blocks change each term's reference, and so the exponential's rounding
-            # (relative error below 1.5e-12 per term): results agree to twice that.
-            np.testing.assert_allclose(kde.score_samples(Q), base, rtol=0, atol=3e-12)
+            # (relative error below SWEEP_EXP_ERROR per term): results agree to twice that.
+            np.testing.assert_allclose(kde.score_samples(Q), base, rtol=0, atol=2 * SWEEP_EXP_ERROR)
 
 
 @pytest.mark.parametrize("d", [1, 5, 16, 24, 25, 70])
@@ -510,6 +512,53 @@ def test_vectorised_exp_is_accurate_and_clamped():
     with np.errstate(over="ignore"):
         assert np.isinf(edges[2] ** 2)  # how the engine detects a term far above its reference
     assert np.isnan(edges[4])
+
+
+def test_avx512_exponential_sums_are_accurate_and_read_only_their_terms():
+    # exp2_sums_avx512 sums 2^(alpha u_j + v_j + beta) over j < nt, eight terms per
+    # vector and the last ones by masked loads: every term is checked alone against
+    # numpy's exp2 (within SWEEP_EXP_ERROR, relative), and the values after nt (NaN
+    # here) are never read.
+    import numba
+
+    from densest.kde._kernels import AVX512, SWEEP_EXP_ERROR, exp2_sums_avx512
+
+    if not AVX512:
+        pytest.skip("the AVX-512 sweep compiles only where Numba's target has AVX-512")
+
+    @numba.njit
+    def each_term(u, v, alpha, beta):
+        out = np.empty((u.shape[0], 2))
+        for j in range(u.shape[0]):
+            out[j] = exp2_sums_avx512(u[j:], 0, v[j:], 0, alpha, beta, 1, True)
+        return out
+
+    @numba.njit
+    def sums(u, row, v, alpha, beta, nt, want_s2):
+        return exp2_sums_avx512(u, row, v, 1, alpha, beta, nt, want_s2)
+
+    y = np.concatenate([np.linspace(-1022.0, 1023.0, 200_001), np.linspace(-1.0, 1.0, 100_001)])
+    terms = each_term(y, np.zeros_like(y), 1.0, 0.0)
+    assert np.max(np.abs(terms[:, 0] / np.exp2(y) - 1.0)) < SWEEP_EXP_ERROR
+    small = np.abs(y) < 500  # squares within range
+    assert np.max(np.abs(terms[small, 1] / np.exp2(2 * y[small]) - 1.0)) < 2 * SWEEP_EXP_ERROR
+    assert each_term(np.zeros(1), np.zeros(1), 1.0, 0.0)[0, 0] == 1.0
+    edges = each_term(np.array([-np.inf, -1e300, -1100.0, 1100.0, np.inf, np.nan]), np.zeros(6), 1.0, 0.0)[:, 0]
+    assert np.all(edges[:3] == 0.0) and np.all(np.isinf(edges[3:5])) and np.isnan(edges[5])
+
+    rng = np.random.default_rng(7)
+    for nt in (0, 1, 7, 8, 9, 23, 64):
+        u = np.full((3, nt + 9), np.nan)
+        u[2, :nt] = rng.uniform(-30, 5, nt)
+        v = np.full((2, nt + 9), np.nan)
+        v[1, :nt] = rng.standard_normal(nt)
+        e = np.exp2(0.7 * u[2, :nt] + v[1, :nt] - 1.5)
+        for u_cast in (u, u.astype(np.float32)):
+            exact = np.exp2(0.7 * u_cast[2, :nt].astype(np.float64) + v[1, :nt] - 1.5)
+            s, s2 = sums(u_cast, 2, v, 0.7, -1.5, nt, True)
+            assert s == pytest.approx(exact.sum(), rel=1e-11, abs=0.0)
+            assert s2 == pytest.approx((exact**2).sum(), rel=1e-11, abs=0.0)
+        assert sums(u, 2, v, 0.7, -1.5, nt, False) == pytest.approx((e.sum(), 0.0), rel=1e-11, abs=0.0)
 
 
 def test_cosine_kernel_keeps_its_relative_accuracy_up_to_the_support_edge():
@@ -690,10 +739,10 @@ def test_default_path_below_the_gemm_dimension_is_exact(d, rng):
     # exact at and next to data points, and where h is small beside the data's
     # offset (there gemm_inexact sends the pairs to explicit differences).
     from densest.kde import _engine
-    from densest.kde._kernels import AVX512_PRODUCTS
+    from densest.kde._kernels import AVX512
 
     X = rng.standard_normal((600, d)) * rng.uniform(0.5, 2.0, d) + 3.0
-    assert _engine._gemm_below_direct_max(d, "gaussian", X, X) == AVX512_PRODUCTS
+    assert _engine._gemm_below_direct_max(d, "gaussian", X, X) == AVX512
     assert not _engine._gemm_below_direct_max(d, "gaussian", X.astype(np.float32), X)
     assert not _engine._gemm_below_direct_max(d, "epanechnikov", X, X)
     for h in (1e-3, 0.3, 2.0):
