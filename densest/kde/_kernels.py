@@ -608,6 +608,10 @@ def _tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf):
 # most 5.1e-12 at the ends, 20 times below the engine's 1e-10 target for
 # log-densities (tested over the whole range, with the table).
 _EXP2_G = (0.009618279563919733, 0.05550541104327643, 0.24022650694073078, 0.6931471804009316)
+# For the chains, which raise terms to powers up to 2560, g of degree 5 (same fit):
+# relative error at most 4.8e-16 |f|, so that it vanishes with f as in exp_chain.
+_EXP2_CHAIN_G = (0.00015403724019468894, 0.0013333781621472902, 0.009618129106919254,
+                 0.05550410865663603, 0.24022650695910075, 0.6931471805599457)  # fmt: skip
 _EXP2_TABLE = tuple(float(np.exp2(j / 16)) for j in range(16))
 # Relative error bound of one term of the Gaussian sweeps (exp_clamped: 1.5e-12).
 SWEEP_EXP_ERROR = 5.1e-12 if AVX512 else 1.5e-12
@@ -633,8 +637,9 @@ def _splat(builder, value):
                                   ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8))  # fmt: skip
 
 
-def _exp2_vector(builder, y):
-    """2^y for a vector of eight doubles: 0 below -1075, inf above 1024, NaN for NaN."""
+def _exp2_vector(builder, y, g_coefficients):
+    """2^y for a vector of eight doubles: 0 below -1075, inf above 1024, NaN for NaN;
+    g_coefficients (highest degree first) give 2^f = 1 + f g(f) on |f| <= 1/32."""
     vd = y.type
     vi = ir.VectorType(ir.IntType(64), 8)
     i8, i32 = ir.IntType(8), ir.IntType(32)
@@ -654,8 +659,8 @@ def _exp2_vector(builder, y):
     # y - n, exact: 0 (not NaN) for infinite y.
     f = builder.call(function("llvm.x86.avx512.mask.reduce.pd.512", [vd, i32, vd, i8, i32]),
                      [y, sixteenths, y, all_lanes, current_rounding])  # fmt: skip
-    g = splat(_EXP2_G[0])
-    for c in _EXP2_G[1:]:
+    g = splat(g_coefficients[0])
+    for c in g_coefficients[1:]:
         g = builder.call(fma, [g, f, splat(c)])
     p = builder.call(fma, [g, f, splat(1.0)])
     # 16 n + 1.5 * 2^52 holds the integer 16 n in its low bits; vpermi2pd reads the last four.
@@ -710,7 +715,7 @@ def exp2_sums_avx512(typingctx, u, u_row, v, v_row, alpha, beta, nt, want_s2):
 
         def add_terms(j, mask, with_squares):
             y = builder.fadd(builder.call(fma, [alpha_v, load(u_ptr, vu, j, mask), load(v_ptr, vd, j, mask)]), beta_v)
-            e = _exp2_vector(builder, y)
+            e = _exp2_vector(builder, y, _EXP2_G)
             if mask is not None:
                 e = builder.select(mask, e, zero)
             builder.store(builder.fadd(builder.load(sums), e), sums)
@@ -746,6 +751,56 @@ def exp2_sums_avx512(typingctx, u, u_row, v, v_row, alpha, beta, nt, want_s2):
             with otherwise:
                 sweep(False)
         return context.make_tuple(builder, signature.return_type, [total(sums), builder.load(squares_total)])
+
+    return sig, codegen
+
+
+def _masked_store(builder, value, address, mask):
+    """Store the lanes of a vector of eight doubles where mask is set, never touching the others."""
+    vector = value.type
+    store = cgutils.get_or_insert_function(
+        builder.module,
+        ir.FunctionType(ir.VoidType(), [vector, vector.as_pointer(), ir.IntType(32), ir.VectorType(ir.IntType(1), 8)]),
+        "llvm.masked.store.v8f64.p0v8f64")  # fmt: skip
+    builder.call(store, [value, address, ir.Constant(ir.IntType(32), 4), mask])
+
+
+@intrinsic
+def exp2_fill_avx512(typingctx, u, shift, alpha, low, nt, out):
+    """out[j] = 2^max((u[j] - shift) alpha, low) for j < nt, u and out 1-D C-contiguous
+    float64 (the chains' terms, with the chains' polynomial). AVX-512 only."""
+    if not all(isinstance(t, types.Array) and t.layout == "C" and t.ndim == 1 and t.dtype == types.float64
+               for t in (u, out)):  # fmt: skip
+        return None
+    sig = types.void(u, types.float64, types.float64, types.float64, types.intp, out)
+
+    def codegen(context, builder, signature, args):
+        vd = ir.VectorType(ir.DoubleType(), 8)
+        u_ptr, out_ptr = (context.make_array(signature.args[i])(context, builder, args[i]).data for i in (0, 5))
+        shift_v, alpha_v, low_v = (_splat(builder, value) for value in args[1:4])
+        count = args[4]
+        intp = count.type
+        eight = ir.Constant(intp, 8)
+
+        def fill(j, mask):
+            u_at, out_at = (builder.bitcast(builder.gep(p, [j]), vd.as_pointer()) for p in (u_ptr, out_ptr))
+            x = builder.load(u_at, align=4) if mask is None else _masked_load(builder, u_at, vd, mask)
+            y = builder.fmul(builder.fsub(x, shift_v), alpha_v)
+            y = builder.select(builder.fcmp_ordered("<", y, low_v), low_v, y)
+            t = _exp2_vector(builder, y, _EXP2_CHAIN_G)
+            if mask is None:
+                builder.store(t, out_at, align=4)
+            else:
+                _masked_store(builder, t, out_at, mask)
+
+        full = builder.sdiv(count, eight)
+        with cgutils.for_range(builder, full) as loop:
+            fill(builder.mul(loop.index, eight), None)
+        rest = builder.sub(count, builder.mul(full, eight))
+        with builder.if_then(builder.icmp_signed(">", rest, ir.Constant(intp, 0))):
+            lanes = ir.Constant(ir.VectorType(intp, 8), list(range(8)))
+            fill(builder.mul(full, eight), builder.icmp_signed("<", lanes, _splat(builder, rest)))
+        return context.get_dummy_value()
 
     return sig, codegen
 
@@ -1146,11 +1201,75 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
                     _merge(M, S, S2, q0 + r, k, m_b, s_b, s2_b)
 
 
-# Terms of a doubling chain are floored here so that squaring never produces subnormals
-# (slow on x86). The floor's fourth power, 1e-300, is still a normal double, so terms
-# are squared twice between floors: one floor per two levels. A floored term adds at
-# most 1e-75 to sums that are at least exp(-100), n * 3e-32 relative in all.
+# Squaring chain terms produces subnormals, slow on x86 (levels of 0.999 ... 1e-30
+# squared ten times: 0.7 against 0.18 ns a term without them, AMD EPYC family 26). On
+# x86 the chain kernel flushes them to zero instead (MXCSR's flush-to-zero and
+# denormals-are-zero bits, set and restored within each query tile by
+# _flush_subnormals / _restore_fp_mode): a subnormal term is below 2.3e-308 of the
+# chain's largest, 1, against sums of at least exp(-100). Elsewhere terms are floored
+# at _CHAIN_FLOOR, whose fourth power, 1e-300, is still a normal double, so terms are
+# squared twice between floors: one floor per two levels. A floored term adds at most
+# 1e-75 to sums that are at least exp(-100), n * 3e-32 relative in all. The floors
+# cost the levels a third of their time (one max beside each multiply and add).
 _CHAIN_FLOOR = 1e-75
+FLUSH_SUBNORMALS = llvm.get_process_triple().startswith(("x86_64", "i686", "i386"))
+_MXCSR_FTZ_DAZ = 0x8040
+
+
+def _mxcsr_call(builder, name, slot):
+    pointer = builder.bitcast(slot, ir.IntType(8).as_pointer())
+    function = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [pointer.type]),
+                                              f"llvm.x86.sse.{name}")  # fmt: skip
+    builder.call(function, [pointer])
+
+
+@intrinsic
+def _flush_subnormals(typingctx):
+    """Set MXCSR's flush-to-zero and denormals-are-zero bits in this thread; returns
+    the previous MXCSR for _restore_fp_mode. x86 only."""
+
+    def codegen(context, builder, signature, args):
+        slot = cgutils.alloca_once(builder, ir.IntType(32))
+        _mxcsr_call(builder, "stmxcsr", slot)
+        old = builder.load(slot)
+        builder.store(builder.or_(old, ir.Constant(ir.IntType(32), _MXCSR_FTZ_DAZ)), slot)
+        _mxcsr_call(builder, "ldmxcsr", slot)
+        return builder.zext(old, ir.IntType(64))
+
+    return types.int64(), codegen
+
+
+@intrinsic
+def _restore_fp_mode(typingctx, old):
+    """Load the MXCSR that _flush_subnormals returned. x86 only."""
+
+    def codegen(context, builder, signature, args):
+        slot = cgutils.alloca_once_value(builder, builder.trunc(args[0], ir.IntType(32)))
+        _mxcsr_call(builder, "ldmxcsr", slot)
+        return context.get_dummy_value()
+
+    return types.void(types.int64), codegen
+
+
+@numba.njit(inline="always")
+def _fp_mode_unchanged():
+    return 0
+
+
+@numba.njit(inline="always")
+def _restore_nothing(old):
+    return None
+
+
+_enter_chain_mode = _flush_subnormals if FLUSH_SUBNORMALS else _fp_mode_unchanged
+_leave_chain_mode = _restore_fp_mode if FLUSH_SUBNORMALS else _restore_nothing
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _chain_floor(v):
+    """v, floored at _CHAIN_FLOOR where subnormals are not flushed."""
+    return v if FLUSH_SUBNORMALS else max(v, _CHAIN_FLOOR)
+
 # The shared exponential t of q chains is clamped at _CHAIN_LOG_START / (2q - 1), so
 # that the chains' starts t^q, ..., t^(2q - 1) are at least 1e-150 and their squares
 # normal doubles: only t^q (level 0 of chain 0, squared twice) needs the floor.
@@ -1177,11 +1296,11 @@ def _row_min(d2, nt):
 @numba.njit(fastmath=FASTMATH, inline="always")
 def _two_levels(v, w, acc0, acc1):
     """Add w v and w v^2 (one term's next two levels) to the sums; return them and
-    v^4 floored, the term two levels on."""
+    v^4 (_chain_floor), the term two levels on."""
     acc0 += w * v
     v = v * v
     acc1 += w * v
-    return acc0, acc1, max(v * v, _CHAIN_FLOOR)
+    return acc0, acc1, _chain_floor(v * v)
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
@@ -1236,16 +1355,16 @@ def _levels_needed(sums, c, gap, w_sum):
 
 @numba.njit(fastmath=FASTMATH, inline="always")
 def _floored_power(t, p):
-    """t^p floored at _CHAIN_FLOOR, p = 1 to 4 (the engine shares an exponential
+    """t^p (_chain_floor), p = 1 to 4 (the engine shares an exponential
     among at most 4 chains, as 2 p - 1 <= MAX_SHARED_POWER = 8). The power is
     selected, not looped, so that loops over terms vectorise."""
     t2 = t * t
     v = t if p == 1 else (t2 if p == 2 else (t2 * t if p == 3 else t2 * t2))
-    return max(v, _CHAIN_FLOOR)
+    return _chain_floor(v)
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _unit_terms(d2, nt, dref, c, p, wrel, uniform, unit, U):
+def _unit_terms_scalar(d2, nt, dref, c, p, wrel, uniform, unit, U):
     """unit[j] = t = exp(-c (d2[j] - dref)), clamped (see _CHAIN_LOG_START), and
     U[0, j] = t^p floored; returns sum_j wrel_j t^p. d2 >= dref, so the exponent
     is at most 0."""
@@ -1261,10 +1380,25 @@ def _unit_terms(d2, nt, dref, c, p, wrel, uniform, unit, U):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
+def _unit_terms_avx512(d2, nt, dref, c, p, wrel, uniform, unit, U):
+    """_unit_terms_scalar with the exponentials in AVX-512 vectors (exp2_fill_avx512)."""
+    exp2_fill_avx512(d2, dref, -c * _LOG2E, _CHAIN_LOG_START / (2 * p - 1) * _LOG2E, nt, unit)
+    acc0 = 0.0
+    for j in range(nt):
+        v = _floored_power(unit[j], p)
+        U[0, j] = v
+        acc0 += _weight(wrel, j, uniform) * v
+    return acc0
+
+
+_unit_terms = _unit_terms_avx512 if AVX512 else _unit_terms_scalar
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
 def _start_levels(unit, q, wrel, uniform, nt, U, sums):
     """From the terms t = unit[j] and their floored q-th powers in U[0] (from
     _unit_terms), start q chains (q = 1 to 4, a compile-time constant): chain b
-    takes t^(q + b), puts its fourth power (level 2), floored at _CHAIN_FLOOR, in
+    takes t^(q + b), puts its fourth power (level 2, _chain_floor) in
     U[b] and its level 0 and 1 sums in sums[b] (chain 0's level 0 sum is
     _unit_terms'). One sweep for all chains: a sweep per chain measured 3-6 %
     slower in all.
@@ -1282,7 +1416,7 @@ def _start_levels(unit, q, wrel, uniform, nt, U, sums):
         v = U[0, j]
         x = v * v
         s01 += w * x
-        U[0, j] = max(x * x, _CHAIN_FLOOR)
+        U[0, j] = _chain_floor(x * x)
         if q > 1:
             v = v * t
             s10, s11, U[1, j] = _two_levels(v, w, s10, s11)
@@ -1376,6 +1510,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
     n_tiles = (n + t_block - 1) // t_block
     uniform = EQUAL_WEIGHTS
     for qt in numba.prange(n_q_tiles):
+        mode = _enter_chain_mode()
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
@@ -1440,6 +1575,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
                                       U[b:], sums01[b:])  # fmt: skip
                     _chain_levels(U[b], w_tile, uniform, nt, S[q0 + r, b], runs[b], sums01[b, 0],
                                   sums01[b, 1])  # fmt: skip
+        _leave_chain_mode(mode)
 
 
 def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):

@@ -136,6 +136,28 @@ def test_loo_chains_take_the_weighted_kernel_unless_every_weight_is_equal(n_jobs
         np.testing.assert_allclose(got, brute_force_loo(X, hs, w), rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_loo_chains_leave_every_thread_s_floating_point_mode_as_it_was(n_jobs, rng):
+    # On x86 the chain kernel flushes subnormals to zero while it runs (_kernels,
+    # FLUSH_SUBNORMALS) and restores the mode per query tile: afterwards subnormals
+    # still come out of arithmetic, in this thread and in Numba's worker threads.
+    import numba
+
+    @numba.njit(parallel=True)
+    def smallest_products(x):
+        out = np.empty(64)
+        for i in numba.prange(64):
+            out[i] = x[i] * 1e-10
+        return out
+
+    tiny = np.full(64, 1e-300)
+    before = smallest_products(tiny)
+    X = rng.standard_normal((3000, 3))
+    bandwidth.loo_log_likelihood(X, bandwidth.chain_grid(0.3), n_jobs=n_jobs)
+    assert np.all(before > 0.0) and np.all(smallest_products(tiny) == before)
+    assert np.float64(1e-300) * np.float64(1e-10) > 0.0
+
+
 def test_loo_chains_are_exact_on_near_duplicates_above_the_gemm_dimension(rng):
     # Pairs 1e-4 apart in data of unit scale (d = 16) and a grid reaching h = 2e-4:
     # GEMM distances would be off by about sqrt(d) u |x|^2, i.e. up to 1e-4 nats at
