@@ -49,7 +49,8 @@ class KernelDensity(DensityMixin, BaseEstimator):
     Log-densities are computed exactly in log space by a blocked engine (one GEMM
     per tile, in float64 from densest's own register-blocked kernel (up to
     d = 2048 with AVX-512, up to d = 24 with AVX2), else from BLAS; then a fused,
-    vectorised exponential and streaming log-sum-exp pass, in Numba), so they stay
+    vectorised exponential and streaming log-sum-exp pass, in Numba, written in
+    AVX-512 instructions where the CPU has them), so they stay
     finite where the density underflows (d in the hundreds or thousands) and memory
     stays bounded by the tiles. Up to d = 8 the points are visited in k-d tree
     order: a reference tile whose largest possible term is below e^-40 of every

@@ -598,20 +598,16 @@ def _tile_products(Q, q0, q1, Y, t0, t1, qb, yt, buf):
 # (vrndscalepd), f = y - n (vreducepd), j = 16 n mod 16, a polynomial for 2^f, a
 # table of the sixteen 2^(j/16) read by one two-register permute (vpermi2pd) and
 # vscalefpd for 2^floor(n), which also gives 0 for y = -inf and inf for y = inf
-# without clamping. About 12 vector operations per eight terms, 10 of them on the
-# multiply-add pipes, against 16 for exp_clamped, which LLVM vectorises from Python
+# without clamping. With the exponent and the sum, 13 vector operations per eight
+# terms against 18 for the sweeps of exp_clamped, which LLVM vectorises from Python
 # but whose table lookup it would turn into a slow gather: hence LLVM IR, as for
-# _block. benchmarks/RESULTS.md (session 21) has the measurements.
+# _block. The sweeps measured 1.4x faster (benchmarks/RESULTS.md, session 21).
 
 # 2^f = 1 + f g(f) on |f| <= 1/32, g a degree-3 Chebyshev fit of (2^f - 1) / f there
 # (widened by 1e-4; mpmath.chebyfit at 40 digits): exact at f = 0, relative error at
 # most 5.1e-12 at the ends, 20 times below the engine's 1e-10 target for
 # log-densities (tested over the whole range, with the table).
 _EXP2_G = (0.009618279563919733, 0.05550541104327643, 0.24022650694073078, 0.6931471804009316)
-# For the chains, which raise terms to powers up to 2560, g of degree 5 (same fit):
-# relative error at most 4.8e-16 |f|, so that it vanishes with f as in exp_chain.
-_EXP2_CHAIN_G = (0.00015403724019468894, 0.0013333781621472902, 0.009618129106919254,
-                 0.05550410865663603, 0.24022650695910075, 0.6931471805599457)  # fmt: skip
 _EXP2_TABLE = tuple(float(np.exp2(j / 16)) for j in range(16))
 # Relative error bound of one term of the Gaussian sweeps (exp_clamped: 1.5e-12).
 SWEEP_EXP_ERROR = 5.1e-12 if AVX512 else 1.5e-12
@@ -637,9 +633,8 @@ def _splat(builder, value):
                                   ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8))  # fmt: skip
 
 
-def _exp2_vector(builder, y, g_coefficients):
-    """2^y for a vector of eight doubles: 0 below -1075, inf above 1024, NaN for NaN;
-    g_coefficients (highest degree first) give 2^f = 1 + f g(f) on |f| <= 1/32."""
+def _exp2_vector(builder, y):
+    """2^y for a vector of eight doubles: 0 below -1075, inf above 1024, NaN for NaN."""
     vd = y.type
     vi = ir.VectorType(ir.IntType(64), 8)
     i8, i32 = ir.IntType(8), ir.IntType(32)
@@ -659,8 +654,8 @@ def _exp2_vector(builder, y, g_coefficients):
     # y - n, exact: 0 (not NaN) for infinite y.
     f = builder.call(function("llvm.x86.avx512.mask.reduce.pd.512", [vd, i32, vd, i8, i32]),
                      [y, sixteenths, y, all_lanes, current_rounding])  # fmt: skip
-    g = splat(g_coefficients[0])
-    for c in g_coefficients[1:]:
+    g = splat(_EXP2_G[0])
+    for c in _EXP2_G[1:]:
         g = builder.call(fma, [g, f, splat(c)])
     p = builder.call(fma, [g, f, splat(1.0)])
     # 16 n + 1.5 * 2^52 holds the integer 16 n in its low bits; vpermi2pd reads the last four.
@@ -715,7 +710,7 @@ def exp2_sums_avx512(typingctx, u, u_row, v, v_row, alpha, beta, nt, want_s2):
 
         def add_terms(j, mask, with_squares):
             y = builder.fadd(builder.call(fma, [alpha_v, load(u_ptr, vu, j, mask), load(v_ptr, vd, j, mask)]), beta_v)
-            e = _exp2_vector(builder, y, _EXP2_G)
+            e = _exp2_vector(builder, y)
             if mask is not None:
                 e = builder.select(mask, e, zero)
             builder.store(builder.fadd(builder.load(sums), e), sums)
@@ -751,56 +746,6 @@ def exp2_sums_avx512(typingctx, u, u_row, v, v_row, alpha, beta, nt, want_s2):
             with otherwise:
                 sweep(False)
         return context.make_tuple(builder, signature.return_type, [total(sums), builder.load(squares_total)])
-
-    return sig, codegen
-
-
-def _masked_store(builder, value, address, mask):
-    """Store the lanes of a vector of eight doubles where mask is set, never touching the others."""
-    vector = value.type
-    store = cgutils.get_or_insert_function(
-        builder.module,
-        ir.FunctionType(ir.VoidType(), [vector, vector.as_pointer(), ir.IntType(32), ir.VectorType(ir.IntType(1), 8)]),
-        "llvm.masked.store.v8f64.p0v8f64")  # fmt: skip
-    builder.call(store, [value, address, ir.Constant(ir.IntType(32), 4), mask])
-
-
-@intrinsic
-def exp2_fill_avx512(typingctx, u, shift, alpha, low, nt, out):
-    """out[j] = 2^max((u[j] - shift) alpha, low) for j < nt, u and out 1-D C-contiguous
-    float64 (the chains' terms, with the chains' polynomial). AVX-512 only."""
-    if not all(isinstance(t, types.Array) and t.layout == "C" and t.ndim == 1 and t.dtype == types.float64
-               for t in (u, out)):  # fmt: skip
-        return None
-    sig = types.void(u, types.float64, types.float64, types.float64, types.intp, out)
-
-    def codegen(context, builder, signature, args):
-        vd = ir.VectorType(ir.DoubleType(), 8)
-        u_ptr, out_ptr = (context.make_array(signature.args[i])(context, builder, args[i]).data for i in (0, 5))
-        shift_v, alpha_v, low_v = (_splat(builder, value) for value in args[1:4])
-        count = args[4]
-        intp = count.type
-        eight = ir.Constant(intp, 8)
-
-        def fill(j, mask):
-            u_at, out_at = (builder.bitcast(builder.gep(p, [j]), vd.as_pointer()) for p in (u_ptr, out_ptr))
-            x = builder.load(u_at, align=4) if mask is None else _masked_load(builder, u_at, vd, mask)
-            y = builder.fmul(builder.fsub(x, shift_v), alpha_v)
-            y = builder.select(builder.fcmp_ordered("<", y, low_v), low_v, y)
-            t = _exp2_vector(builder, y, _EXP2_CHAIN_G)
-            if mask is None:
-                builder.store(t, out_at, align=4)
-            else:
-                _masked_store(builder, t, out_at, mask)
-
-        full = builder.sdiv(count, eight)
-        with cgutils.for_range(builder, full) as loop:
-            fill(builder.mul(loop.index, eight), None)
-        rest = builder.sub(count, builder.mul(full, eight))
-        with builder.if_then(builder.icmp_signed(">", rest, ir.Constant(intp, 0))):
-            lanes = ir.Constant(ir.VectorType(intp, 8), list(range(8)))
-            fill(builder.mul(full, eight), builder.icmp_signed("<", lanes, _splat(builder, rest)))
-        return context.get_dummy_value()
 
     return sig, codegen
 
@@ -1209,14 +1154,16 @@ def _tile_sums(Q, qsq, Y, ysq, logw, cs, kernel, self_index, direct, want_s2, q_
 # chain's largest, 1, against sums of at least exp(-100). Elsewhere terms are floored
 # at _CHAIN_FLOOR, whose fourth power, 1e-300, is still a normal double, so terms are
 # squared twice between floors: one floor per two levels. A floored term adds at most
-# 1e-75 to sums that are at least exp(-100), n * 3e-32 relative in all. The floors
-# cost the levels a third of their time (one max beside each multiply and add).
+# 1e-75 to sums that are at least exp(-100), n * 3e-32 relative in all. Flushing
+# instead of the floors (one max beside each multiply and add) made the LOO chain grid
+# 8-13 % faster at d = 2 and 16 (benchmarks/RESULTS.md, session 21).
 _CHAIN_FLOOR = 1e-75
 FLUSH_SUBNORMALS = llvm.get_process_triple().startswith(("x86_64", "i686", "i386"))
 _MXCSR_FTZ_DAZ = 0x8040
 
 
 def _mxcsr_call(builder, name, slot):
+    """Call llvm.x86.sse.stmxcsr or ldmxcsr on a 32-bit stack slot."""
     pointer = builder.bitcast(slot, ir.IntType(8).as_pointer())
     function = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [pointer.type]),
                                               f"llvm.x86.sse.{name}")  # fmt: skip
@@ -1253,11 +1200,13 @@ def _restore_fp_mode(typingctx, old):
 
 @numba.njit(inline="always")
 def _fp_mode_unchanged():
+    """_flush_subnormals where subnormals are not flushed: nothing to set."""
     return 0
 
 
 @numba.njit(inline="always")
 def _restore_nothing(old):
+    """_restore_fp_mode where subnormals are not flushed: nothing to restore."""
     return None
 
 
@@ -1269,6 +1218,7 @@ _leave_chain_mode = _restore_fp_mode if FLUSH_SUBNORMALS else _restore_nothing
 def _chain_floor(v):
     """v, floored at _CHAIN_FLOOR where subnormals are not flushed."""
     return v if FLUSH_SUBNORMALS else max(v, _CHAIN_FLOOR)
+
 
 # The shared exponential t of q chains is clamped at _CHAIN_LOG_START / (2q - 1), so
 # that the chains' starts t^q, ..., t^(2q - 1) are at least 1e-150 and their squares
@@ -1364,7 +1314,7 @@ def _floored_power(t, p):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _unit_terms_scalar(d2, nt, dref, c, p, wrel, uniform, unit, U):
+def _unit_terms(d2, nt, dref, c, p, wrel, uniform, unit, U):
     """unit[j] = t = exp(-c (d2[j] - dref)), clamped (see _CHAIN_LOG_START), and
     U[0, j] = t^p floored; returns sum_j wrel_j t^p. d2 >= dref, so the exponent
     is at most 0."""
@@ -1377,21 +1327,6 @@ def _unit_terms_scalar(d2, nt, dref, c, p, wrel, uniform, unit, U):
         U[0, j] = v
         acc0 += _weight(wrel, j, uniform) * v
     return acc0
-
-
-@numba.njit(fastmath=FASTMATH, inline="always")
-def _unit_terms_avx512(d2, nt, dref, c, p, wrel, uniform, unit, U):
-    """_unit_terms_scalar with the exponentials in AVX-512 vectors (exp2_fill_avx512)."""
-    exp2_fill_avx512(d2, dref, -c * _LOG2E, _CHAIN_LOG_START / (2 * p - 1) * _LOG2E, nt, unit)
-    acc0 = 0.0
-    for j in range(nt):
-        v = _floored_power(unit[j], p)
-        U[0, j] = v
-        acc0 += _weight(wrel, j, uniform) * v
-    return acc0
-
-
-_unit_terms = _unit_terms_avx512 if AVX512 else _unit_terms_scalar
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")

@@ -590,44 +590,23 @@ def test_cosine_kernel_keeps_its_relative_accuracy_up_to_the_support_edge():
     assert np.all(evaluate(np.array([1.0, 1.5, np.inf])) == 0.0)
 
 
-def _chain_exp(kind):
-    """exp(x) clamped below at lo, as the chain kernel computes its terms: exp_chain
-    (scalar, vectorised by LLVM) or exp2_fill_avx512."""
-    import numba
-
-    from densest.kde import _kernels
-
-    if kind == "avx512":
-        if not _kernels.AVX512:
-            pytest.skip("the AVX-512 sweep compiles only where Numba's target has AVX-512")
-
-        @numba.njit
-        def evaluate(x, lo):
-            out = np.empty_like(x)
-            _kernels.exp2_fill_avx512(x, 0.0, _kernels._LOG2E, lo * _kernels._LOG2E, x.shape[0], out)
-            return out
-
-        return evaluate
-
-    @numba.njit(fastmath=_kernels.FASTMATH)
-    def evaluate(x, lo):
-        out = np.empty_like(x)
-        for i in range(x.shape[0]):
-            out[i] = _kernels.exp_chain(x[i], lo)
-        return out
-
-    return evaluate
-
-
-@pytest.mark.parametrize("kind", ["scalar", "avx512"])
-def test_chain_exp_error_stays_small_in_the_powers_chains_take(kind):
-    # A chain raises t = exp(x) to powers P up to 5 * 2^9 = 2560, and a term
-    # matters while P |x| <= 45. The polynomials' error vanishes with the reduced
+def test_chain_exp_error_stays_small_in_the_powers_chains_take():
+    # A chain raises t = exp_chain(x) to powers P up to 5 * 2^9 = 2560, and a term
+    # matters while P |x| <= 45. The polynomial's error vanishes with the reduced
     # argument, so t^P stays within 6e-12 of exp(P x) there; a fit with a uniform
     # error (a degree-9 Chebyshev fit of exp: 1.4e-14) would reach 3.6e-11.
     import mpmath
+    import numba
 
-    evaluate = _chain_exp(kind)
+    from densest.kde._kernels import FASTMATH, exp_chain
+
+    @numba.njit(fastmath=FASTMATH)
+    def evaluate(x, lo):
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = exp_chain(x[i], lo)
+        return out
+
     mpmath.mp.dps = 30
     z = np.linspace(0.0, 45.0, 181)
     for power in (3, 5, 24, 130, 640, 2560):
@@ -640,30 +619,6 @@ def test_chain_exp_error_stays_small_in_the_powers_chains_take(kind):
     assert np.abs(evaluate(wide, -708.0) / np.exp(wide) - 1.0).max() < 1e-13
     assert evaluate(np.array([0.0]), -708.0)[0] == 1.0
     assert evaluate(np.array([-1e4, -np.inf]), -50.0) == pytest.approx(math.exp(-50.0), rel=1e-13)
-    for size in range(1, 18):  # every length of the last (masked) vector
-        x = -np.linspace(0.0, 3.0, size)
-        np.testing.assert_allclose(evaluate(x, -708.0), np.exp(x), rtol=1e-13)
-
-
-def test_avx512_chain_terms_touch_only_their_lanes():
-    import numba
-
-    from densest.kde import _kernels
-
-    if not _kernels.AVX512:
-        pytest.skip("the AVX-512 sweep compiles only where Numba's target has AVX-512")
-
-    @numba.njit
-    def fill(u, nt, out):
-        _kernels.exp2_fill_avx512(u, 1.0, -2.0, -1000.0, nt, out)
-
-    for nt in range(0, 18):
-        u = np.full(24, np.nan)
-        u[:nt] = np.linspace(1.0, 5.0, nt)
-        out = np.full(24, 7.0)
-        fill(u, nt, out)
-        np.testing.assert_allclose(out[:nt], np.exp2(-2.0 * (u[:nt] - 1.0)), rtol=1e-14)
-        assert np.all(out[nt:] == 7.0)
 
 
 def test_progress_bar(rng, capsys):
