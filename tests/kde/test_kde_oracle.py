@@ -514,11 +514,11 @@ def test_vectorised_exp_is_accurate_and_clamped():
     assert np.isnan(edges[4])
 
 
-def test_avx512_exponential_sums_are_accurate_and_read_only_their_terms():
+def test_avx512_exponential_sums_are_accurate_and_sum_only_their_terms():
     # exp2_sums_avx512 sums 2^(alpha u_j + v_j + beta) over j < nt, eight terms per
     # vector and the last ones by masked loads: every term is checked alone against
     # numpy's exp2 (within SWEEP_EXP_ERROR, relative), and the values after nt (NaN
-    # here) are never read.
+    # here, in the last row of its array) do not reach the sums.
     import numba
 
     from densest.kde._kernels import AVX512, SWEEP_EXP_ERROR, exp2_sums_avx512
