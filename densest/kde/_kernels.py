@@ -447,6 +447,20 @@ def _float64_matrix(ty):
     return isinstance(ty, types.Array) and ty.dtype == types.float64 and ty.ndim == 2 and ty.layout == "C"
 
 
+def _splat(builder, value, lanes=8):
+    """A vector of ``lanes`` copies of a scalar value."""
+    vector = ir.VectorType(value.type, lanes)
+    first = builder.insert_element(ir.Constant(vector, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(first, ir.Constant(vector, ir.Undefined),
+                                  ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes))  # fmt: skip
+
+
+def _vector_fma(builder, vector):
+    """llvm.fma for a vector of doubles, declared in the builder's module."""
+    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3),
+                                          f"llvm.fma.v{vector.count}f64")  # fmt: skip
+
+
 def block_kernel(width, block_rows):
     """An intrinsic ``block(qb, yt, G, i0, j0)`` that sets
     ``G[i0:i0+block_rows, j0:j0+2*width] = qb[i0:i0+block_rows] @ yt[:, j0:j0+2*width]``,
@@ -471,12 +485,9 @@ def block_kernel(width, block_rows):
             y_cols = cgutils.unpack_tuple(builder, ya.shape, 2)[1]
             g_cols = cgutils.unpack_tuple(builder, ga.shape, 2)[1]
             intp = depth.type
-            fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3),
-                                                 f"llvm.fma.v{width}f64")  # fmt: skip
+            fma = _vector_fma(builder, vector)
             accs = [cgutils.alloca_once_value(builder, ir.Constant(vector, [0.0] * width))
                     for _ in range(2 * block_rows)]  # fmt: skip
-            undef = ir.Constant(vector, ir.Undefined)
-            splat = ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width)
 
             def vector_at(data, index):
                 return builder.bitcast(builder.gep(data, [index]), vector.as_pointer())
@@ -488,9 +499,7 @@ def block_kernel(width, block_rows):
                       for b in range(2)]  # fmt: skip
                 for a in range(block_rows):
                     index = builder.add(builder.mul(builder.add(row0, ir.Constant(intp, a)), depth), f)
-                    scalar = builder.load(builder.gep(qa.data, [index]))
-                    qv = builder.shuffle_vector(builder.insert_element(undef, scalar, ir.Constant(ir.IntType(32), 0)),
-                                                undef, splat)  # fmt: skip
+                    qv = _splat(builder, builder.load(builder.gep(qa.data, [index])), width)
                     for b in range(2):
                         acc = accs[2 * a + b]
                         builder.store(builder.call(fma, [qv, ys[b], builder.load(acc)]), acc)
@@ -625,14 +634,6 @@ def _row_pointer(context, builder, ty, value, row):
     return builder.gep(array.data, [builder.mul(row, cols)])
 
 
-def _splat(builder, value):
-    """A vector of eight copies of a scalar value."""
-    vector = ir.VectorType(value.type, 8)
-    first = builder.insert_element(ir.Constant(vector, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
-    return builder.shuffle_vector(first, ir.Constant(vector, ir.Undefined),
-                                  ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8))  # fmt: skip
-
-
 def _exp2_vector(builder, y):
     """2^y for a vector of eight doubles: 0 below -1075, inf above 1024, NaN for NaN."""
     vd = y.type
@@ -645,7 +646,7 @@ def _exp2_vector(builder, y):
     def splat(value):
         return ir.Constant(vd, [value] * 8)
 
-    fma = function("llvm.fma.v8f64", [vd] * 3)
+    fma = _vector_fma(builder, vd)
     all_lanes, current_rounding = ir.Constant(i8, 255), ir.Constant(i32, 4)
     # Immediate: scale 2^-4, round to nearest, no precision exception.
     sixteenths = ir.Constant(i32, 0x48)
@@ -696,7 +697,7 @@ def exp2_sums_avx512(typingctx, u, u_row, v, v_row, alpha, beta, nt, want_s2):
         count, squares = args[6], args[7]
         intp = count.type
         zero = ir.Constant(vd, [0.0] * 8)
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vd, [vd] * 3), "llvm.fma.v8f64")
+        fma = _vector_fma(builder, vd)
         sums = cgutils.alloca_once_value(builder, zero)
         sums2 = cgutils.alloca_once_value(builder, zero)
 
