@@ -639,8 +639,8 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
     with numba_threads(n_jobs) as n_threads, one_blas_thread():
         q_block, t_block = tile_sizes(m, Y.shape[0], d, n_threads, block_size, chains=True)
         func = kern.chain_sums(n_threads > 1, bool(np.all(log_weights == top)))
-        direct, prune = _settings(d, None, prune)
-        direct = direct and not _gemm_below_direct_max(d, "gaussian", Q, Y, CHAIN_GEMM_MIN_D_AVX512)
+        direct = False if _gemm_below_direct_max(d, "gaussian", Q, Y, CHAIN_GEMM_MIN_D_AVX512) else None
+        direct, prune = _settings(d, direct, prune)  # False: as above DIRECT_MAX_D, gemm_inexact still checks
         tiles = ReferenceTiles(Y, ysq, log_weights - top, t_block, prune)
         order, Q, qsq = _arrange_queries(Q, q_block, prune)
         c_max = float(c_bases.max()) * 2.0 ** (int(n_levels) - 1)
