@@ -5,7 +5,8 @@ Numba's threading layer (see ``densest.utils._parallel.jit_twins``). Both twins 
 compiled from the same code, so on one thread they should take the same time. For
 N(0, I_d) data with n points and m = n queries, this times ``score_samples`` at
 the ``auto`` rule's bandwidth h (the one pass) and the leave-one-out likelihood
-over the 30-value ``chain_grid`` from 4 h down (every point held out), each
+over the 30-value ``chain_grid`` from 4 h down (every point held out), and the
+nearest-neighbour rule ``nn_bandwidth`` on every point, each
 - with ``n_jobs=None`` (the serial twin),
 - with the parallel kernel put in the serial twin's place, on one thread (a
   reference: what one thread can do),
@@ -41,15 +42,16 @@ def best_times(funcs, rounds):
 
 def with_parallel_kernels(func):
     """func, run with the parallel kernels in place of the serial twins."""
-    serial_sums, serial_chains = _kernels.tile_sums_serial, _kernels.chain_sums
+    serial = _kernels.tile_sums_serial, _kernels.nearest_sq_serial, _kernels.chain_sums
 
     def run():
         _kernels.tile_sums_serial = _kernels.tile_sums_parallel
-        _kernels.chain_sums = lambda parallel, equal_weights: serial_chains(True, equal_weights)
+        _kernels.nearest_sq_serial = _kernels.nearest_sq_parallel
+        _kernels.chain_sums = lambda parallel, equal_weights: serial[2](True, equal_weights)
         try:
             return func()
         finally:
-            _kernels.tile_sums_serial, _kernels.chain_sums = serial_sums, serial_chains
+            _kernels.tile_sums_serial, _kernels.nearest_sq_serial, _kernels.chain_sums = serial
 
     return run
 
@@ -75,6 +77,8 @@ def main():
             "LOO, 30 values": (lambda: bandwidth.loo_log_likelihood(X, grid, max_queries=args.n),
                                lambda: bandwidth.loo_log_likelihood(X, grid, max_queries=args.n, n_jobs=-1)),
         }  # fmt: skip
+        tasks["nn rule"] = (lambda: bandwidth.nn_bandwidth(X, max_queries=args.n),
+                            lambda: bandwidth.nn_bandwidth(X, max_queries=args.n, n_jobs=-1))
         for name, (serial, all_cores) in tasks.items():
             t_serial, t_parallel, t_all = best_times([serial, with_parallel_kernels(serial), all_cores], args.rounds)
             print(f"| {d} | {name} | {t_serial:.4f} | {t_parallel:.4f} | {t_serial / t_parallel:.2f} | {t_all:.4f} |",

@@ -1560,6 +1560,18 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
         _leave_chain_mode(mode)
 
 
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _any_below(qs, ysq, t0, G, r, nt, slack, best):
+    """Whether any pair of the tile row passes _nearest_sq's screen (its GEMM
+    distance below best plus the error bound), counted in one vectorised sweep
+    so that rows with none skip the scalar search."""
+    hits = 0
+    for j in range(nt):
+        ys = ysq[t0 + j]
+        hits += qs + ys - 2.0 * G[r, j] < best + slack * (qs + ys)
+    return hits > 0
+
+
 def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
     """Smallest positive squared distance from each query row to the rows of Y,
     from explicit differences: duplicates (distance exactly 0) and the query's own
@@ -1571,6 +1583,7 @@ def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
     plus eight times that bound (4 d eps (|q|^2 + |y|^2)), and only those pairs
     (rare once a near point is found) are recomputed from explicit differences.
     """
+    Q, qsq, Y, ysq, self_index, out = _borrowed((Q, qsq, Y, ysq, self_index, out))
     m = Q.shape[0]
     n = Y.shape[0]
     slack = 4.0 * Q.shape[1] * np.finfo(np.float64).eps
@@ -1579,7 +1592,8 @@ def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
         q0 = qt * q_block
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
-        buf, yt, qb, _, _ = _tile_buffers(Q, nq, t_block, 0, 0)
+        scratch = _tile_buffers(Q, nq, t_block, 0, 0)
+        buf, yt, qb, _, _ = _borrowed(scratch)
         query_block(Q, q0, q1, qb)
         for r in range(nq):
             out[q0 + r] = np.inf
@@ -1591,6 +1605,8 @@ def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
                 qs = qsq[q0 + r]
                 own = self_index[q0 + r]
                 best = out[q0 + r]
+                if not _any_below(qs, ysq, t0, G, r, nt, slack, best):
+                    continue
                 for j in range(nt):
                     d2 = qs + ysq[t0 + j] - 2.0 * G[r, j]
                     if d2 < best + slack * (qs + ysq[t0 + j]) and t0 + j != own:
@@ -1598,6 +1614,7 @@ def _nearest_sq(Q, qsq, Y, ysq, self_index, q_block, t_block, out):
                         if 0.0 < exact < best:
                             best = exact
                 out[q0 + r] = best
+        _keep_alive(scratch)
 
 
 @numba.njit(inline="always")
