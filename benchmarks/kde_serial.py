@@ -42,16 +42,16 @@ def best_times(funcs, rounds):
 
 def with_parallel_kernels(func):
     """func, run with the parallel kernels in place of the serial twins."""
-    serial = _kernels.tile_sums_serial, _kernels.nearest_sq_serial, _kernels.chain_sums
+    serial = _kernels.tile_sums, _kernels.nearest_sq, _kernels.chain_sums
 
     def run():
-        _kernels.tile_sums_serial = _kernels.tile_sums_parallel
-        _kernels.nearest_sq_serial = _kernels.nearest_sq_parallel
+        _kernels.tile_sums = lambda parallel, dtype: serial[0](True, dtype)
+        _kernels.nearest_sq = lambda parallel: serial[1](True)
         _kernels.chain_sums = lambda parallel, equal_weights: serial[2](True, equal_weights)
         try:
             return func()
         finally:
-            _kernels.tile_sums_serial, _kernels.nearest_sq_serial, _kernels.chain_sums = serial
+            _kernels.tile_sums, _kernels.nearest_sq, _kernels.chain_sums = serial
 
     return run
 

@@ -145,7 +145,7 @@ def spatial_order(X, leaf):
     order : ndarray of shape (n,), int64
     """
     order = np.empty(X.shape[0], dtype=np.int64)
-    _kernels().kd_order(X, int(leaf), order)
+    _kernels().kd_order(X.dtype.name)(X, int(leaf), order)
     return order
 
 
@@ -485,11 +485,11 @@ def log_sum_exp_terms(Q, Y, ysq, logw, bandwidths, kernel, *, self_index=None, w
         if chosen is None and not direct:
             direct = gemm_inexact(d, kernel, c_max, q_sq_max, _max(tiles.ysq), Q.dtype)
             split = direct
-        func = kern.tile_sums_parallel if n_threads > 1 else kern.tile_sums_serial
 
         def run(Qp, qsq_p, tiles_p, index_p, direct_p):
             out = tuple(np.empty((len(Qp), k)) for _ in range(3))
             q_p = tile_sizes(len(Qp), tiles_p.Y.shape[0], d, n_threads, block_size)[0]
+            func = kern.tile_sums(n_threads > 1, Qp.dtype.name)
             func(Qp, qsq_p, tiles_p.Y, tiles_p.ysq, tiles_p.logw, cs, kern.KERNEL_IDS[kernel],
                  tiles_p.rows(index_p), int(direct_p), int(want_s2), q_p, tiles_p.t_block,
                  *steep_errors(d, Qp.dtype), *tiles_p.boxes, *out)  # fmt: skip
@@ -579,7 +579,7 @@ def nearest_sq_distances(Q, Y, ysq, *, self_index=None, n_jobs=None, block_size=
     out = np.empty(m)
     with numba_threads(n_jobs) as n_threads, one_blas_thread():
         q_block, t_block = tile_sizes(m, Y.shape[0], d, n_threads, block_size)
-        func = kern.nearest_sq_parallel if n_threads > 1 else kern.nearest_sq_serial
+        func = kern.nearest_sq(n_threads > 1)
         func(Q, qsq, Y, ysq, self_index, q_block, t_block, out)
     return out
 

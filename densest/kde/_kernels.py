@@ -22,12 +22,13 @@ its size is SKIP_NATS below every query's sum so far.
 
 Each parallel kernel has a serial twin compiled from the same Python function;
 the estimator runs the twin when one thread is requested, so the threading layer
-is never entered from dask or joblib worker threads. The chain kernel (bandwidth
-grids, ``chain_sums``) is compiled on first use, per variant.
+is never entered from dask or joblib worker threads. Each variant of a kernel
+(parallel or serial, float64 or float32 points) is compiled on first use.
 """
 
 import functools
 import math
+import threading
 from contextlib import contextmanager
 
 import llvmlite.binding as llvm
@@ -1676,31 +1677,27 @@ def _kd_order(X, leaf, order):
         stack.append((split, stop))
 
 
-def _signatures(body):
-    # The bandwidth rules (chains, nearest neighbours) always pass float64 points;
-    # score_samples and the k-d order also take float32 ones.
-    sigs = []
-    float32_too = body is _tile_sums or body is _kd_order
-    for dt in (types.float64, types.float32) if float32_too else (types.float64,):
-        mat = types.Array(dt, 2, "C", readonly=True)
-        vec = types.Array(types.float64, 1, "C", readonly=True)
-        idx = types.Array(types.int64, 1, "C", readonly=True)
-        out2 = types.Array(types.float64, 2, "C")
-        out1 = types.Array(types.float64, 1, "C")
-        box = types.Array(types.float64, 2, "C", readonly=True)
-        if body is _chain_sums:
-            out3 = types.Array(types.float64, 3, "C")
-            sigs.append(types.void(mat, vec, mat, vec, vec, vec, types.int64, idx, types.int64,
-                                   types.int64, types.int64, box, box, vec, out1, out3))  # fmt: skip
-        elif body is _kd_order:
-            sigs.append(types.void(mat, types.int64, types.Array(types.int64, 1, "C")))
-        elif body is _tile_sums:
-            sigs.append(types.void(mat, vec, mat, vec, vec, vec, types.int64, idx, types.int64,
-                                   types.int64, types.int64, types.int64, types.float64,
-                                   types.float64, box, box, vec, out2, out2, out2))  # fmt: skip
-        else:
-            sigs.append(types.void(mat, vec, mat, vec, idx, types.int64, types.int64, out1))
-    return sigs
+def _signature(body, dtype):
+    """The kernel's signature for points of ``dtype`` ("float64" or "float32": only
+    score_samples and the k-d order take float32 points; the bandwidth rules always
+    pass float64 ones)."""
+    mat = types.Array(getattr(types, dtype), 2, "C", readonly=True)
+    vec = types.Array(types.float64, 1, "C", readonly=True)
+    idx = types.Array(types.int64, 1, "C", readonly=True)
+    out2 = types.Array(types.float64, 2, "C")
+    out1 = types.Array(types.float64, 1, "C")
+    box = types.Array(types.float64, 2, "C", readonly=True)
+    if body is _chain_sums:
+        out3 = types.Array(types.float64, 3, "C")
+        return types.void(mat, vec, mat, vec, vec, vec, types.int64, idx, types.int64, types.int64,
+                          types.int64, box, box, vec, out1, out3)  # fmt: skip
+    if body is _kd_order:
+        return types.void(mat, types.int64, types.Array(types.int64, 1, "C"))
+    if body is _tile_sums:
+        return types.void(mat, vec, mat, vec, vec, vec, types.int64, idx, types.int64, types.int64,
+                          types.int64, types.int64, types.float64, types.float64, box, box, vec, out2,
+                          out2, out2)  # fmt: skip
+    return types.void(mat, vec, mat, vec, idx, types.int64, types.int64, out1)
 
 
 @contextmanager
@@ -1723,26 +1720,55 @@ def _machine_scheduler_off():
         llvm.set_option("", "-enable-misched=true")
 
 
-def _compile(body, parallel, machine_scheduler=True, suffix="", constants=None):
-    twin = renamed(body, ("parallel" if parallel else "serial") + suffix, constants)
-    decorate = jit_cached(_signatures(body), parallel=parallel, nogil=True, fastmath=FASTMATH)
+def _compile(body, parallel, dtype="float64", machine_scheduler=True, suffix="", constants=None):
+    twin = renamed(body, ("parallel" if parallel else "serial") + suffix + "_" + dtype, constants)
+    decorate = jit_cached([_signature(body, dtype)], parallel=parallel, nogil=True, fastmath=FASTMATH)
     if machine_scheduler:
         return decorate(twin)
     with _machine_scheduler_off():
         return decorate(twin)
 
 
-@functools.cache
+# Each kernel variant is compiled on first use (without a cache, 5-20 s each): a
+# session mostly needs few of them. One lock for all, so that no two threads compile
+# at once, which would also race on the machine scheduler's global option.
+_COMPILE_LOCK = threading.Lock()
+
+
+def _on_first_use(make):
+    """``make``, cached per arguments and called under _COMPILE_LOCK."""
+    cached = functools.cache(make)
+
+    @functools.wraps(make)
+    def variant(*args):
+        with _COMPILE_LOCK:
+            return cached(*args)
+
+    return variant
+
+
+@_on_first_use
+def tile_sums(parallel, dtype):
+    """The one-pass kernel (_tile_sums) for ``parallel`` and points of ``dtype``
+    ("float64" or "float32")."""
+    return _compile(_tile_sums, parallel, dtype, machine_scheduler=False)
+
+
+@_on_first_use
+def nearest_sq(parallel):
+    """The nearest-neighbour kernel (_nearest_sq), float64 points."""
+    return _compile(_nearest_sq, parallel)
+
+
+@_on_first_use
+def kd_order(dtype):
+    """The k-d tree order (_kd_order) for points of ``dtype``."""
+    return _compile(_kd_order, False, dtype)
+
+
+@_on_first_use
 def chain_sums(parallel, equal_weights):
-    """The chain kernel compiled for ``parallel`` and ``equal_weights`` (see
-    EQUAL_WEIGHTS), on first use: of its four variants a session mostly needs
-    one, and each takes about 15 s to compile without a cache."""
+    """The chain kernel (_chain_sums) for ``parallel`` and ``equal_weights`` (see
+    EQUAL_WEIGHTS), float64 points."""
     suffix = "_equal" if equal_weights else ""
     return _compile(_chain_sums, parallel, suffix=suffix, constants={"EQUAL_WEIGHTS": equal_weights})
-
-
-tile_sums_parallel = _compile(_tile_sums, parallel=True, machine_scheduler=False)
-tile_sums_serial = _compile(_tile_sums, parallel=False, machine_scheduler=False)
-nearest_sq_parallel = _compile(_nearest_sq, parallel=True)
-nearest_sq_serial = _compile(_nearest_sq, parallel=False)
-kd_order = _compile(_kd_order, parallel=False)

@@ -457,7 +457,7 @@ def test_serial_and_parallel_kernels_agree(rng):
     no_boxes = (np.empty((0, 4)), np.empty((0, 4)), np.empty(0))
     outs = []
     for direct in (0, 1):
-        for func in (_kernels.tile_sums_serial, _kernels.tile_sums_parallel):
+        for func in (_kernels.tile_sums(False, "float64"), _kernels.tile_sums(True, "float64")):
             M, S, S2 = (np.empty((100, 2)) for _ in range(3))
             func(Q, qsq, X, ysq, np.zeros(500), cs, 0, idx, direct, 1, 16, 64, 0.0, 0.0, *no_boxes, M, S,
                  S2)
