@@ -1483,7 +1483,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
         (Q, qsq, Y, ysq, wrel, c_bases, self_index, lo, hi, lw_top, dref, S))
     m = Q.shape[0]
     n = Y.shape[0]
-    n_levels = S.shape[2]
+    q, n_levels = S.shape[1], S.shape[2]
     n_q_tiles = (m + q_block - 1) // q_block
     n_tiles = (n + t_block - 1) // t_block
     uniform = EQUAL_WEIGHTS
@@ -1493,12 +1493,10 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
         q1 = min(q0 + q_block, m)
         nq = q1 - q0
         scratch = _tile_buffers(Q, nq, t_block, direct, 0)
-        scratch_chains = (aligned_empty(c_bases.shape[0] * t_block).reshape((c_bases.shape[0], t_block)),
-                          np.empty((c_bases.shape[0], 2), dtype=np.float64), aligned_empty(t_block))
-        scratch_runs = np.empty(c_bases.shape[0], dtype=np.int64)
+        scratch_chains = (aligned_empty(q * t_block).reshape((q, t_block)), np.empty((q, 2)),
+                          aligned_empty(t_block), np.empty(q, dtype=np.int64))  # fmt: skip
         buf, yt, qb, d2, _ = _borrowed(scratch)
-        U, sums01, unit = _borrowed(scratch_chains)
-        (runs,) = _borrowed((scratch_runs,))
+        U, sums01, unit, runs = _borrowed(scratch_chains)
         query_block(Q, q0, q1, qb)
         for r in range(nq):
             dref[q0 + r] = np.inf
@@ -1557,7 +1555,6 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
                                   sums01[b, 1])  # fmt: skip
         _keep_alive(scratch)
         _keep_alive(scratch_chains)
-        _keep_alive(scratch_runs)
         _leave_chain_mode(mode)
 
 
