@@ -585,6 +585,14 @@ def aligned_empty(size):
 
 
 @numba.njit(inline="always")
+def _aligned_empty_as(size, like):
+    """aligned_empty with the dtype of the array ``like``."""
+    buf = np.empty(size + _ALIGN // like.itemsize, dtype=like.dtype)
+    skip = (-buf.ctypes.data) % _ALIGN // like.itemsize
+    return buf[skip:skip + size]
+
+
+@numba.njit(inline="always")
 def query_block(Q, q0, q1, qb):
     """Rows q0:q1 of Q into qb (float64), zero-padded to qb's rows: once per query
     tile, for tile_products. Nothing when qb has no rows (BLAS products)."""
@@ -1001,9 +1009,11 @@ def _tile_buffers(Q, nq, t_block, direct, n_bw):
     own = not direct and d <= OWN_MAX_D and Q.itemsize == 8  # float32 tiles: sgemm
     rows = padded(nq, BLOCK_ROWS)
     cols = padded(t_block, BLOCK_COLS)
-    buf = np.empty(1 if direct else rows * cols, dtype=Q.dtype)
-    yt = np.empty((d if direct or own else 0, cols + TILE_ROW_PAD), dtype=np.float64)
-    qb = np.empty((rows if own else 0, d), dtype=np.float64)
+    buf = _aligned_empty_as(1 if direct else rows * cols, Q)
+    yt_rows = d if direct or own else 0
+    yt = aligned_empty(yt_rows * (cols + TILE_ROW_PAD)).reshape((yt_rows, cols + TILE_ROW_PAD))
+    qb_rows = rows if own else 0
+    qb = aligned_empty(qb_rows * d).reshape((qb_rows, d))
     d2 = aligned_empty(t_block)
     n_a = min(n_bw, 1) if direct else n_bw
     a = aligned_empty(n_a * t_block).reshape((n_a, t_block))
