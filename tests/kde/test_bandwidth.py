@@ -217,21 +217,36 @@ def test_row_minimum_reads_distances_as_integers(rng):
     assert _row_min(np.array([7.0, 5e-324, 1.0]), 3) == 5e-324
 
 
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_loo_chains_free_their_scratch_buffers(n_jobs, rng, nrt_allocations):
+    # As test_one_pass_frees_its_scratch_buffers (test_kde_oracle.py), for the
+    # chain kernel: every buffer allocated is freed once, the results are exact.
+    X = rng.standard_normal((300, 3))
+    hs = bandwidth.chain_grid(1.0, 6, 2)
+    bandwidth.loo_log_likelihood(X, hs, n_jobs=n_jobs)  # compile before counting
+    with nrt_allocations() as counts:
+        loo = bandwidth.loo_log_likelihood(X, hs, n_jobs=n_jobs)
+    assert counts["alloc"] > 0 and counts["free"] == counts["alloc"]
+    assert counts["mi_free"] == counts["mi_alloc"]
+    np.testing.assert_allclose(loo, brute_force_loo(X, hs, np.ones(len(X))), rtol=0, atol=1e-9)
+
+
 def test_sweep_buffers_start_on_a_cache_line():
     # The kernels' sweep buffers start on 64-byte boundaries (Numba's np.empty gives
-    # 32), whatever their size, and keep it as a (q, t) reshape.
+    # 32), whatever their size and dtype, and keep it as a (q, t) reshape.
     import numba
 
     from densest.kde._kernels import aligned_empty
 
     @numba.njit
-    def starts(size):
-        buf = aligned_empty(size)
-        rows = aligned_empty(3 * size).reshape((3, size))
-        return buf.ctypes.data % 64, rows.ctypes.data % 64, buf.shape[0], rows.shape
+    def starts(size, dtype):
+        buf = aligned_empty(size, dtype)
+        rows = aligned_empty(3 * size, dtype).reshape((3, size))
+        return buf.ctypes.data % 64, rows.ctypes.data % 64, buf.shape[0], rows.shape, buf.itemsize
 
-    for size in (1, 7, 256, 512, 1001):
-        assert starts(size) == (0, 0, size, (3, size))
+    for dtype, itemsize in ((np.float64, 8), (np.float32, 4)):
+        for size in (1, 7, 256, 512, 1001):
+            assert starts(size, dtype) == (0, 0, size, (3, size), itemsize)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -467,35 +467,21 @@ def test_serial_and_parallel_kernels_agree(rng):
 
 
 @pytest.mark.parametrize("n_jobs", [None, 2])
-def test_kernels_free_their_scratch_buffers(n_jobs, rng):
+def test_one_pass_frees_its_scratch_buffers(n_jobs, rng, nrt_allocations):
     # The kernels use their scratch buffers through views that Numba does not
     # reference-count (_kernels._borrowed) and hold the buffers themselves until
     # the end of each query tile (_keep_alive): every buffer allocated must still
-    # be freed, once, and the results must match the brute-force reference.
-    from numba.core.runtime import _nrt_python, rtsys
-
+    # be freed, once, and the results must match the brute-force reference. (The
+    # chain kernel: test_bandwidth.py.)
     X = rng.standard_normal((300, 3))
     Q = rng.standard_normal((50, 3))
     kde = KernelDensity(bandwidth=0.5, n_jobs=n_jobs).fit(X)
     kde.score_samples(Q)  # compile before counting
-    bandwidth.loo_log_likelihood(X, bandwidth.chain_grid(1.0, 6, 2), n_jobs=n_jobs)
-    _nrt_python.memsys_enable_stats()
-    try:
-        before = rtsys.get_allocation_stats()
+    with nrt_allocations() as counts:
         logp = kde.score_samples(Q)
-        loo = bandwidth.loo_log_likelihood(X, bandwidth.chain_grid(1.0, 6, 2), n_jobs=n_jobs)
-        after = rtsys.get_allocation_stats()
-    finally:
-        _nrt_python.memsys_disable_stats()
-    allocated, freed = after.alloc - before.alloc, after.free - before.free
-    assert allocated > 0 and freed == allocated
-    assert after.mi_free - before.mi_free == after.mi_alloc - before.mi_alloc
+    assert counts["alloc"] > 0 and counts["free"] == counts["alloc"]
+    assert counts["mi_free"] == counts["mi_alloc"]
     np.testing.assert_allclose(logp, brute_force_log_density(X, Q, 0.5), rtol=0, atol=1e-10)
-    D2 = ((X[:, None] - X[None]) ** 2).sum(-1)
-    np.fill_diagonal(D2, np.inf)
-    expected = [np.mean(logsumexp(-D2 / (2 * h * h), axis=1)) - math.log(299) - 1.5 * math.log(2 * math.pi * h * h)
-                for h in bandwidth.chain_grid(1.0, 6, 2)]  # fmt: skip
-    np.testing.assert_allclose(loo, expected, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize("prune", [False, True])
