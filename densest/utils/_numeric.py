@@ -1,7 +1,5 @@
 """Numerics shared by the families."""
 
-import math
-
 import numpy as np
 from scipy import linalg
 
@@ -52,9 +50,10 @@ def column_means(X):
 def feature_std(X):
     """Standard deviation of each column of X, exact in scale near the float64 limits.
 
-    The columns are centred and divided by a power of two (exactly) before they
-    are squared, so that data around 1e-200 or 1e200, whose squares underflow or
-    overflow, keep their spread.
+    Each column is centred and divided by a power of two near its largest
+    deviation (exactly) before it is squared, so that columns around 1e-200 or
+    1e200, whose squares underflow or overflow, keep their spread, also beside
+    columns of another scale.
 
     Parameters
     ----------
@@ -72,12 +71,11 @@ def feature_std(X):
     >>> feature_std(X) * 1e200
     array([1., 0.])
     """
-    centred = X - column_means(X)
-    top = float(np.abs(centred).max()) if centred.size else 0.0
-    if not top > 0.0:
+    if X.shape[0] == 0:
         return np.zeros(X.shape[1])
-    exponent = math.frexp(top)[1]
-    return np.ldexp(np.sqrt(np.mean(np.ldexp(centred, -exponent) ** 2, axis=0)), exponent)
+    centred = X - column_means(X)
+    exponents = np.frexp(column_reduce(np.max, np.abs(centred)))[1]
+    return np.ldexp(np.sqrt(column_means(np.ldexp(centred, -exponents) ** 2)), exponents)
 
 
 def total_std(X):
