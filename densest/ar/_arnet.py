@@ -110,7 +110,9 @@ class ARNet(LinearAutoRegressor):
     reg_lambda_ : float
         Final penalty weight lambda (0.0 without ``sparsity``).
     device_ : str
-        Device used.
+        Device used for training, as a string: unlike the other torch
+        estimators, a fitted ARNet keeps only NumPy arrays (its coefficients),
+        so it unpickles where torch is not installed.
     last_window_ : ndarray of shape (order,) or None
         Last values of the fitted series (None after a lag-embedding fit).
     n_features_in_ : int

@@ -1,5 +1,10 @@
 """ARNet: the training pieces against torch's own, recovery of dense and sparse AR."""
 
+import json
+import pickle
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -197,6 +202,28 @@ def test_device_errors():
         with pytest.raises(ValueError, match="CUDA is not available"):
             ARNet(2, device="cuda").fit(y)
         assert ARNet(2, n_epochs=1, random_state=0).fit(y).device_ == "cpu"
+
+
+def test_a_fitted_arnet_unpickles_and_predicts_without_torch(tmp_path):
+    y = make_ar_process([0.5, -0.2], 300, random_state=0)
+    net = ARNet(2, n_epochs=5, device="cpu", random_state=0).fit(y)
+    path = tmp_path / "net.pkl"
+    path.write_bytes(pickle.dumps((net, y)))
+    code = (
+        "import builtins, json, pickle, sys\n"
+        "real_import = builtins.__import__\n"
+        "def no_torch(name, *args, **kwargs):\n"
+        "    if name.split('.')[0] == 'torch':\n"
+        "        raise ImportError('torch is blocked')\n"
+        "    return real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = no_torch\n"
+        f"net, y = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        "print(json.dumps([net.predict(y)[2:].tolist(), net.device_, 'torch' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    predicted, device, imported = json.loads(out)
+    np.testing.assert_array_equal(predicted, net.predict(y)[2:])
+    assert (device, imported) == ("cpu", False)
 
 
 def test_series_errors():
