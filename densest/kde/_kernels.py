@@ -637,6 +637,12 @@ SWEEP_EXP_ERROR = 5.1e-12 if AVX512 else 1.5e-12
 # Sweep exponents are in this unit: log2(e) per nat where the sweeps run in AVX-512
 # (exp2_sums_avx512), one otherwise (exp_clamped).
 SWEEP_UNIT = _LOG2E if AVX512 else 1.0
+# The chains' exponential in AVX-512 (chain_exp_avx512): g of degree 5, a Chebyshev
+# fit of (2^f - 1) / f on |f| <= 1/32 (widened by 1e-4; mpmath.chebyfit at 40
+# digits), relative error 1.3e-17 f before float64 rounding, so that it vanishes
+# with the argument as exp_chain's does.
+_CHAIN_EXP2_G = (0.0001540372522169807, 0.001333378300903704, 0.00961812910691042,
+                 0.05550410865653406, 0.24022650695910075, 0.6931471805599457)  # fmt: skip
 
 
 def _row_pointer(context, builder, ty, value, row):
@@ -648,8 +654,9 @@ def _row_pointer(context, builder, ty, value, row):
     return builder.gep(array.data, [builder.mul(row, cols)])
 
 
-def _exp2_vector(builder, y):
-    """2^y for a vector of eight doubles: 0 below -1075, inf above 1024, NaN for NaN."""
+def _exp2_vector(builder, y, g_coefficients=None):
+    """2^y for a vector of eight doubles: 0 below -1075, inf above 1024, NaN for NaN;
+    2^f = 1 + f g(f) on the reduced argument f, g of _EXP2_G unless given."""
     vd = y.type
     vi = ir.VectorType(ir.IntType(64), 8)
     i8, i32 = ir.IntType(8), ir.IntType(32)
@@ -669,8 +676,9 @@ def _exp2_vector(builder, y):
     # y - n, exact: 0 (not NaN) for infinite y.
     f = builder.call(function("llvm.x86.avx512.mask.reduce.pd.512", [vd, i32, vd, i8, i32]),
                      [y, sixteenths, y, all_lanes, current_rounding])  # fmt: skip
-    g = splat(_EXP2_G[0])
-    for c in _EXP2_G[1:]:
+    coefficients = _EXP2_G if g_coefficients is None else g_coefficients
+    g = splat(coefficients[0])
+    for c in coefficients[1:]:
         g = builder.call(fma, [g, f, splat(c)])
     p = builder.call(fma, [g, f, splat(1.0)])
     # 16 n + 1.5 * 2^52 holds the integer 16 n in its low bits; vpermi2pd reads the last four.
@@ -761,6 +769,65 @@ def exp2_sums_avx512(typingctx, u, u_row, v, v_row, alpha, beta, nt, want_s2):
             with otherwise:
                 sweep(False)
         return context.make_tuple(builder, signature.return_type, [total(sums), builder.load(squares_total)])
+
+    return sig, codegen
+
+
+def _masked_store(builder, value, address, mask):
+    """Store the lanes of a vector of eight doubles where mask is set, never touching the others."""
+    vector = value.type
+    mask_type = ir.VectorType(ir.IntType(1), 8)
+    store = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [vector, vector.as_pointer(), ir.IntType(32), mask_type]),
+        "llvm.masked.store.v8f64.p0v8f64")  # fmt: skip
+    builder.call(store, [value, address, ir.Constant(ir.IntType(32), 8), mask])
+
+
+@intrinsic
+def chain_exp_avx512(typingctx, d2, nt, dref, c, lo, out):
+    """out[j] = exp(max(-c (d2[j] - dref), lo)) for j < nt, as exp_chain, from
+    C-contiguous 1-D float64 arrays; out[nt:] is not touched. AVX-512 only.
+
+    2^y by _exp2_vector with _CHAIN_EXP2_G, y = x log2(e): a relative error that
+    vanishes with x (tested like exp_chain's, in the powers chains take).
+    """
+    arrays_ok = all(isinstance(t, types.Array) and t.layout == "C" and t.ndim == 1 and t.dtype == types.float64
+                    for t in (d2, out))  # fmt: skip
+    if not arrays_ok:
+        return None
+    sig = types.void(d2, types.intp, types.float64, types.float64, types.float64, out)
+
+    def codegen(context, builder, signature, args):
+        vd = ir.VectorType(ir.DoubleType(), 8)
+        d2_ptr = _row_pointer(context, builder, signature.args[0], args[0], None)
+        out_ptr = _row_pointer(context, builder, signature.args[5], args[5], None)
+        count = args[1]
+        dref_v = _splat(builder, args[2])
+        scale_v = _splat(builder, builder.fmul(builder.fneg(args[3]), ir.Constant(ir.DoubleType(), _LOG2E)))
+        lo_v = _splat(builder, builder.fmul(args[4], ir.Constant(ir.DoubleType(), _LOG2E)))
+        maximum = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vd, [vd, vd]), "llvm.maxnum.v8f64")
+
+        def fill(j, mask):
+            address = builder.bitcast(builder.gep(d2_ptr, [j]), vd.as_pointer())
+            x = builder.load(address, align=8) if mask is None else _masked_load(builder, address, vd, mask)
+            y = builder.call(maximum, [builder.fmul(builder.fsub(x, dref_v), scale_v), lo_v])
+            e = _exp2_vector(builder, y, _CHAIN_EXP2_G)
+            target = builder.bitcast(builder.gep(out_ptr, [j]), vd.as_pointer())
+            if mask is None:
+                builder.store(e, target, align=8)
+            else:
+                _masked_store(builder, e, target, mask)
+
+        intp = count.type
+        eight = ir.Constant(intp, 8)
+        full = builder.sdiv(count, eight)
+        with cgutils.for_range(builder, full) as loop:
+            fill(builder.mul(loop.index, eight), None)
+        rest = builder.sub(count, builder.mul(full, eight))
+        with builder.if_then(builder.icmp_signed(">", rest, ir.Constant(intp, 0))):
+            lanes = ir.Constant(ir.VectorType(intp, 8), list(range(8)))
+            fill(builder.mul(full, eight), builder.icmp_signed("<", lanes, _splat(builder, rest)))
+        return context.get_dummy_value()
 
     return sig, codegen
 
@@ -1309,19 +1376,43 @@ def _chain_levels(u, wrel, uniform, nt, sums, n_run, acc0, acc1):
             sums[level + 1] += acc1
 
 
-@numba.njit(inline="always")
-def _levels_needed(sums, c, gap, w_sum):
-    """Number of leading levels to which a tile row can add more than e^-SKIP_NATS of
-    the level's sum so far: its terms at level l are at most exp(-c 2^l gap), gap
-    being the row's smallest squared distance less the query's reference one, and
-    its weights sum to w_sum."""
-    e = math.exp(-c * gap)
-    n_run = 0
-    for level in range(sums.shape[0]):
-        if w_sum * e >= _SKIP_FACTOR * sums[level]:
-            n_run = level + 1
-        e = e * e if e > _CHAIN_FLOOR else 0.0
-    return n_run
+# A double's mantissa bits, and the bits of 1.0 (_levels_needed).
+_MANTISSA_BITS = (1 << 52) - 1
+_ONE_BITS = 1023 << 52
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _levels_needed(sums, cs, levels, gap, log_w, need, runs):
+    """Fill runs[b] with the number of leading levels of chain b to which a tile row
+    can add more than e^-SKIP_NATS of the level's sum so far; return the last chain
+    with a level to run (-1: none).
+
+    sums and cs hold the chains' levels one after the other (L = len(cs) / q
+    each), levels their level numbers plus one. The row's terms at a level are at
+    most exp(-cs gap), gap being its smallest squared distance less the query's
+    reference one, and log_w is the log of its weights' sum plus SKIP_NATS; so the
+    level can take more than e^-SKIP_NATS of its sum s only if
+    cs gap <= log_w - log s. With s = 2^e m, 1 <= m < 2, log2 s is at least
+    e + m - 1 (the chord below the concave log2 m; by at most 0.086), and a level
+    whose s is 0 or subnormal runs: so no exponential or logarithm is needed, and
+    the bound only ever runs a level more.
+    """
+    for k in range(cs.shape[0]):
+        bits = _float64_as_int64(sums[k])
+        exponent = (bits >> 52) - 1023
+        mantissa = _int64_as_float64((bits & _MANTISSA_BITS) | _ONE_BITS)
+        log2_s = exponent + (mantissa - 1.0) if exponent > -1023 else -np.inf
+        need[k] = levels[k] if cs[k] * gap <= log_w - log2_s * _LN2 else 0.0
+    n_levels = cs.shape[0] // runs.shape[0]
+    last = -1
+    for b in range(runs.shape[0]):
+        n_run = 0.0
+        for level in range(b * n_levels, (b + 1) * n_levels):
+            n_run = max(n_run, need[level])
+        runs[b] = int(n_run)
+        if n_run > 0.0:
+            last = b
+    return last
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
@@ -1335,7 +1426,7 @@ def _floored_power(t, p):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _unit_terms(d2, nt, dref, c, p, wrel, uniform, unit, U):
+def _unit_terms_scalar(d2, nt, dref, c, p, wrel, uniform, unit, U):
     """unit[j] = t = exp(-c (d2[j] - dref)), clamped (see _CHAIN_LOG_START), and
     U[0, j] = t^p floored; returns sum_j wrel_j t^p. d2 >= dref, so the exponent
     is at most 0."""
@@ -1348,6 +1439,22 @@ def _unit_terms(d2, nt, dref, c, p, wrel, uniform, unit, U):
         U[0, j] = v
         acc0 += _weight(wrel, j, uniform) * v
     return acc0
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _unit_terms_avx512(d2, nt, dref, c, p, wrel, uniform, unit, U):
+    """_unit_terms_scalar with the exponentials from chain_exp_avx512, in a sweep of
+    their own."""
+    chain_exp_avx512(d2, nt, dref, c, _CHAIN_LOG_START / (2 * p - 1), unit)
+    acc0 = 0.0
+    for j in range(nt):
+        v = _floored_power(unit[j], p)
+        U[0, j] = v
+        acc0 += _weight(wrel, j, uniform) * v
+    return acc0
+
+
+_unit_terms = _unit_terms_avx512 if AVX512 else _unit_terms_scalar
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
@@ -1467,6 +1574,13 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
     n_q_tiles = (m + q_block - 1) // q_block
     n_tiles = (n + t_block - 1) // t_block
     uniform = EQUAL_WEIGHTS
+    cs = np.empty(q * n_levels)
+    levels = np.empty(q * n_levels)
+    for b in range(q):
+        for level in range(n_levels):
+            cs[b * n_levels + level] = c_bases[b] * 2.0**level
+            levels[b * n_levels + level] = level + 1.0
+    S_rows = S.reshape((m, q * n_levels))
     for qt in numba.prange(n_q_tiles):
         mode = _enter_chain_mode()
         q0 = qt * q_block
@@ -1474,9 +1588,10 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
         nq = q1 - q0
         scratch = _tile_buffers(Q, nq, t_block, direct, 0)
         scratch_chains = (aligned_empty(q * t_block, np.float64).reshape((q, t_block)), np.empty((q, 2)),
-                          aligned_empty(t_block, np.float64), np.empty(q, dtype=np.int64))  # fmt: skip
+                          aligned_empty(t_block, np.float64), np.empty(q, dtype=np.int64),
+                          np.empty(q * n_levels))  # fmt: skip
         buf, yt, qb, d2, _ = _borrowed(scratch)
-        U, sums01, unit, runs = _borrowed(scratch_chains)
+        U, sums01, unit, runs, need = _borrowed(scratch_chains)
         query_block(Q, q0, q1, qb)
         for r in range(nq):
             dref[q0 + r] = np.inf
@@ -1494,6 +1609,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
             w_sum = 0.0
             for j in range(nt):
                 w_sum += w_tile[j]
+            log_w = math.log(w_sum) + SKIP_NATS
             for r in range(nq):
                 if direct:
                     tile_min = _direct_row(Q, q0 + r, yt, nt, d2)
@@ -1515,11 +1631,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
                                 c *= 2.0
                     dref[q0 + r] = tile_min
                 gap = tile_min - dref[q0 + r]
-                last = -1
-                for b in range(c_bases.shape[0]):
-                    runs[b] = _levels_needed(S[q0 + r, b], c_bases[b], gap, w_sum)
-                    if runs[b] > 0:
-                        last = b
+                last = _levels_needed(S_rows[q0 + r], cs, levels, gap, log_w, need, runs)
                 # Chains start from their own exponential (p0 = 0), or all from the
                 # shared one: chain b from its (p0 + b)-th power.
                 if p0 > 0 and last >= 0:

@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import logsumexp
 from sklearn.neighbors import KernelDensity as SklearnKDE
@@ -608,23 +610,40 @@ def test_cosine_kernel_keeps_its_relative_accuracy_up_to_the_support_edge():
     assert np.all(evaluate(np.array([1.0, 1.5, np.inf])) == 0.0)
 
 
-def test_chain_exp_error_stays_small_in_the_powers_chains_take():
-    # A chain raises t = exp_chain(x) to powers P up to 5 * 2^9 = 2560, and a term
-    # matters while P |x| <= 45. The polynomial's error vanishes with the reduced
-    # argument, so t^P stays within 6e-12 of exp(P x) there; a fit with a uniform
-    # error (a degree-9 Chebyshev fit of exp: 1.4e-14) would reach 3.6e-11.
-    import mpmath
+def chain_exponentials():
+    """exp_chain, and chain_exp_avx512 where Numba's target has AVX-512, each as
+    f(x, lo) -> exp(max(x, lo)) over an array."""
     import numba
 
-    from densest.kde._kernels import FASTMATH, exp_chain
+    from densest.kde._kernels import AVX512, FASTMATH, chain_exp_avx512, exp_chain
 
     @numba.njit(fastmath=FASTMATH)
-    def evaluate(x, lo):
+    def scalar(x, lo):
         out = np.empty_like(x)
         for i in range(x.shape[0]):
             out[i] = exp_chain(x[i], lo)
         return out
 
+    @numba.njit
+    def vector(x, lo):
+        out = np.empty_like(x)
+        chain_exp_avx512(-x, x.shape[0], 0.0, 1.0, lo, out)  # exp(max(-(-x - 0), lo))
+        return out
+
+    return {"exp_chain": scalar, **({"chain_exp_avx512": vector} if AVX512 else {})}
+
+
+@pytest.mark.parametrize("name", ["exp_chain", "chain_exp_avx512"])
+def test_chain_exp_error_stays_small_in_the_powers_chains_take(name):
+    # A chain raises t = exp(x) to powers P up to 5 * 2^9 = 2560, and a term
+    # matters while P |x| <= 45. Both exponentials' polynomial errors vanish with
+    # the reduced argument, so t^P stays within 6e-12 of exp(P x) there; a fit with
+    # a uniform error (a degree-9 Chebyshev fit of exp: 1.4e-14) would reach 3.6e-11.
+    import mpmath
+
+    evaluate = chain_exponentials().get(name)
+    if evaluate is None:
+        pytest.skip("chain_exp_avx512 compiles only where Numba's target has AVX-512")
     mpmath.mp.dps = 30
     z = np.linspace(0.0, 45.0, 181)
     for power in (3, 5, 24, 130, 640, 2560):
@@ -637,6 +656,79 @@ def test_chain_exp_error_stays_small_in_the_powers_chains_take():
     assert np.abs(evaluate(wide, -708.0) / np.exp(wide) - 1.0).max() < 1e-13
     assert evaluate(np.array([0.0]), -708.0)[0] == 1.0
     assert evaluate(np.array([-1e4, -np.inf]), -50.0) == pytest.approx(math.exp(-50.0), rel=1e-13)
+
+
+def test_chain_exp_avx512_writes_only_its_terms():
+    # Eight terms per vector, the last ones by masked loads and stores: values after
+    # nt (NaN here) are never read, and out[nt:] keeps what it held.
+    import numba
+
+    from densest.kde._kernels import AVX512, chain_exp_avx512
+
+    if not AVX512:
+        pytest.skip("chain_exp_avx512 compiles only where Numba's target has AVX-512")
+
+    @numba.njit
+    def fill(d2, nt, dref, c, lo, out):
+        chain_exp_avx512(d2, nt, dref, c, lo, out)
+
+    rng = np.random.default_rng(3)
+    for nt in range(0, 26):
+        d2 = np.full(nt + 9, np.nan)
+        d2[:nt] = 2.0 + rng.exponential(1.0, nt)
+        out = np.full(nt + 9, -7.0)
+        fill(d2, nt, 2.0, 1.3, -60.0, out)
+        expected = np.exp(np.maximum(-1.3 * (d2[:nt] - 2.0), -60.0))
+        np.testing.assert_allclose(out[:nt], expected, rtol=1e-13, atol=0)
+        assert np.all(out[nt:] == -7.0)
+
+
+@settings(max_examples=60)
+@given(seed=st.integers(0, 2**32 - 1), n_chains=st.integers(1, 4), n_levels=st.integers(1, 10))
+def test_level_counts_never_skip_a_level_the_exact_rule_runs(seed, n_chains, n_levels):
+    # _levels_needed bounds log s from the bits of s instead of taking logarithms:
+    # against the rule with exact exponentials, w exp(-cs gap) >= e^-SKIP_NATS s, it
+    # may run a level more but never one less, and never one that the same rule
+    # with s halved skips (sums here: normal, 0, or the subnormal 5e-324, whose
+    # half is 0).
+    import numba
+
+    from densest.kde._kernels import SKIP_NATS, _levels_needed
+
+    @numba.njit
+    def counts(sums, cs, levels, gap, log_w, n_chains):
+        need = np.empty(cs.shape[0])
+        runs = np.empty(n_chains, dtype=np.int64)
+        last = _levels_needed(sums, cs, levels, gap, log_w, need, runs)
+        return runs, last
+
+    def exact_runs(sums, cs, gap, w_sum, scale):
+        ok = np.log(w_sum) - cs * gap >= np.log(scale * sums) - SKIP_NATS
+        runs = []
+        for b in range(n_chains):
+            hits = np.flatnonzero(ok[b * n_levels:(b + 1) * n_levels])
+            runs.append(hits[-1] + 1 if hits.size else 0)
+        return np.array(runs)
+
+    rng = np.random.default_rng(seed)
+    size = n_chains * n_levels
+    cs = np.repeat(rng.uniform(0.1, 5.0, n_chains), n_levels) * np.tile(2.0 ** np.arange(n_levels), n_chains)
+    levels = np.tile(np.arange(1.0, n_levels + 1.0), n_chains)
+    w_sum = float(np.exp(rng.uniform(-100.0, 8.0)))
+    for gap in (0.0, float(rng.exponential(0.3)), float(rng.exponential(3.0)), 1e6):
+        sums = np.exp(rng.uniform(-700.0, 10.0, size))
+        # sums at the rule's threshold, times factors around 1 (either side of it)
+        at = np.log(w_sum) + SKIP_NATS - cs * gap
+        near = (rng.random(size) < 0.5) & (at < 700.0) & (at > -700.0)
+        sums[near] = np.exp(at[near]) * rng.choice([1 - 1e-9, 1 + 1e-9, 0.7, 0.95, 1.05], near.sum())
+        sums[rng.random(size) < 0.1] = 0.0
+        sums[rng.random(size) < 0.1] = 5e-324  # subnormal
+        with np.errstate(divide="ignore"):
+            exact = exact_runs(sums, cs, gap, w_sum, 1.0)
+            halved = exact_runs(sums, cs, gap, w_sum, 0.5)
+        runs, last = counts(sums, cs, levels, gap, np.log(w_sum) + SKIP_NATS, n_chains)
+        assert np.all(runs >= exact) and np.all(runs <= halved), (gap, runs, exact, halved)
+        assert last == (np.flatnonzero(runs)[-1] if runs.any() else -1)
 
 
 def test_progress_bar(rng, capsys):
