@@ -1426,7 +1426,7 @@ def _floored_power(t, p):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _unit_terms_scalar(d2, nt, dref, c, p, wrel, uniform, unit, U):
+def _unit_terms(d2, nt, dref, c, p, wrel, uniform, unit, U):
     """unit[j] = t = exp(-c (d2[j] - dref)), clamped (see _CHAIN_LOG_START), and
     U[0, j] = t^p floored; returns sum_j wrel_j t^p. d2 >= dref, so the exponent
     is at most 0."""
@@ -1442,30 +1442,15 @@ def _unit_terms_scalar(d2, nt, dref, c, p, wrel, uniform, unit, U):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
-def _unit_terms_avx512(d2, nt, dref, c, p, wrel, uniform, unit, U):
-    """_unit_terms_scalar with the exponentials from chain_exp_avx512, in a sweep of
-    their own."""
-    chain_exp_avx512(d2, nt, dref, c, _CHAIN_LOG_START / (2 * p - 1), unit)
-    acc0 = 0.0
-    for j in range(nt):
-        v = _floored_power(unit[j], p)
-        U[0, j] = v
-        acc0 += _weight(wrel, j, uniform) * v
-    return acc0
-
-
-_unit_terms = _unit_terms_avx512 if AVX512 else _unit_terms_scalar
-
-
-@numba.njit(fastmath=FASTMATH, inline="always")
-def _start_levels(unit, q, wrel, uniform, nt, U, sums):
+def _start_levels(unit, q, wrel, uniform, nt, U, sums, powers):
     """From the terms t = unit[j] and their floored q-th powers in U[0] (from
-    _unit_terms), start q chains (q = 1 to 4, a compile-time constant): chain b
-    takes t^(q + b), puts its fourth power (level 2, _chain_floor) in
-    U[b] and its level 0 and 1 sums in sums[b] (chain 0's level 0 sum is
-    _unit_terms'). One sweep for all chains: a sweep per chain measured 3-6 %
-    slower in all.
+    _unit_terms; with ``powers``, taken here, with chain 0's level 0 sum), start q
+    chains (q = 1 to 4, a compile-time constant): chain b takes t^(q + b), puts its
+    fourth power (level 2, _chain_floor) in U[b] and its level 0 and 1 sums in
+    sums[b]. One sweep for all chains: a sweep per chain measured 3-6 % slower in
+    all.
     """
+    s00 = 0.0
     s01 = 0.0
     s10 = 0.0
     s11 = 0.0
@@ -1476,7 +1461,11 @@ def _start_levels(unit, q, wrel, uniform, nt, U, sums):
     for j in range(nt):
         t = unit[j]
         w = _weight(wrel, j, uniform)
-        v = U[0, j]
+        if powers:
+            v = _floored_power(t, q)
+            s00 += w * v
+        else:
+            v = U[0, j]
         x = v * v
         s01 += w * x
         U[0, j] = _chain_floor(x * x)
@@ -1489,6 +1478,8 @@ def _start_levels(unit, q, wrel, uniform, nt, U, sums):
         if q > 3:
             v = v * t
             s30, s31, U[3, j] = _two_levels(v, w, s30, s31)
+    if powers:
+        sums[0, 0] = s00
     sums[0, 1] = s01
     if q > 1:
         sums[1, 0] = s10
@@ -1502,29 +1493,46 @@ def _start_levels(unit, q, wrel, uniform, nt, U, sums):
 
 
 @numba.njit(fastmath=FASTMATH, inline="always")
+def _start_scalar(d2, nt, dref, c, q, wrel, uniform, unit, U, sums):
+    """_start_chains for a constant q: the exponentials and chain 0's level 0 in a
+    sweep, the rest of the start in another."""
+    sums[0, 0] = _unit_terms(d2, nt, dref, c, q, wrel, uniform, unit, U)
+    _start_levels(unit, q, wrel, uniform, nt, U, sums, False)
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
+def _start_avx512(d2, nt, dref, c, q, wrel, uniform, unit, U, sums):
+    """_start_chains for a constant q: the exponentials by chain_exp_avx512, then
+    the whole start in one sweep."""
+    chain_exp_avx512(d2, nt, dref, c, _CHAIN_LOG_START / (2 * q - 1), unit)
+    _start_levels(unit, q, wrel, uniform, nt, U, sums, True)
+
+
+_start = _start_avx512 if AVX512 else _start_scalar
+
+
+@numba.njit(fastmath=FASTMATH, inline="always")
 def _start_chains(d2, nt, dref, c, q, wrel, uniform, unit, U, sums):
     """Start q chains (1 to 4) from one exponential per term, t = exp(-c (d2 - dref)):
     chain b from t^(q + b). Fills U[:q] with their level 2 terms and sums[:q] with
     their level 0 and 1 sums.
 
-    The exponentials get a sweep of their own, with chain 0's level 0 sum: that sum
-    makes LLVM interleave the loop, whose polynomials are otherwise bound by their
-    latency, and the rest of the chain start in the same loop stopped it (the whole
-    chain kernel measured 8-12 % faster with the two sweeps). Each q gets its own
-    compiled sweeps; a power chosen inside the loop measured 10 % slower.
+    The exponentials get a sweep of their own (_start_avx512, _start_scalar). In
+    the scalar sweep the exponential loop also takes chain 0's level 0 sum: that
+    sum makes LLVM interleave the loop, whose polynomials are otherwise bound by
+    their latency, and the rest of the chain start in the same loop stopped it
+    (the whole chain kernel measured 8-12 % faster with the two sweeps). Each q
+    gets its own compiled sweeps; a power chosen inside the loop measured 10 %
+    slower.
     """
     if q == 1:
-        sums[0, 0] = _unit_terms(d2, nt, dref, c, 1, wrel, uniform, unit, U)
-        _start_levels(unit, 1, wrel, uniform, nt, U, sums)
+        _start(d2, nt, dref, c, 1, wrel, uniform, unit, U, sums)
     elif q == 2:
-        sums[0, 0] = _unit_terms(d2, nt, dref, c, 2, wrel, uniform, unit, U)
-        _start_levels(unit, 2, wrel, uniform, nt, U, sums)
+        _start(d2, nt, dref, c, 2, wrel, uniform, unit, U, sums)
     elif q == 3:
-        sums[0, 0] = _unit_terms(d2, nt, dref, c, 3, wrel, uniform, unit, U)
-        _start_levels(unit, 3, wrel, uniform, nt, U, sums)
+        _start(d2, nt, dref, c, 3, wrel, uniform, unit, U, sums)
     else:
-        sums[0, 0] = _unit_terms(d2, nt, dref, c, 4, wrel, uniform, unit, U)
-        _start_levels(unit, 4, wrel, uniform, nt, U, sums)
+        _start(d2, nt, dref, c, 4, wrel, uniform, unit, U, sums)
 
 
 @numba.njit(inline="always")
