@@ -699,6 +699,21 @@ def _masked_load(builder, address, vector, mask):
     return builder.call(load, [address, ir.Constant(ir.IntType(32), 4), mask, ir.Constant(vector, [0.0] * 8)])
 
 
+def _by_eights(builder, count, body):
+    """Call body(j, mask) for j = 0, 8, 16, ... below count: mask None for the
+    whole vectors, then, if count is not a multiple of 8, the lanes of the last
+    one that lie below count."""
+    intp = count.type
+    eight = ir.Constant(intp, 8)
+    full = builder.sdiv(count, eight)
+    with cgutils.for_range(builder, full) as loop:
+        body(builder.mul(loop.index, eight), None)
+    rest = builder.sub(count, builder.mul(full, eight))
+    with builder.if_then(builder.icmp_signed(">", rest, ir.Constant(intp, 0))):
+        lanes = ir.Constant(ir.VectorType(intp, 8), list(range(8)))
+        body(builder.mul(full, eight), builder.icmp_signed("<", lanes, _splat(builder, rest)))
+
+
 @intrinsic
 def exp2_sums_avx512(typingctx, u, u_row, v, v_row, alpha, beta, nt, want_s2):
     """(sum_j e_j, sum_j e_j^2 or 0) for j < nt, e_j = 2^(alpha u_j + v_j + beta),
@@ -717,7 +732,6 @@ def exp2_sums_avx512(typingctx, u, u_row, v, v_row, alpha, beta, nt, want_s2):
         v_ptr = _row_pointer(context, builder, signature.args[2], args[2], args[3])
         alpha_v, beta_v = _splat(builder, args[4]), _splat(builder, args[5])
         count, squares = args[6], args[7]
-        intp = count.type
         zero = ir.Constant(vd, [0.0] * 8)
         fma = _vector_fma(builder, vd)
         sums = cgutils.alloca_once_value(builder, zero)
@@ -741,15 +755,7 @@ def exp2_sums_avx512(typingctx, u, u_row, v, v_row, alpha, beta, nt, want_s2):
                 builder.store(builder.call(fma, [e, e, builder.load(sums2)]), sums2)
 
         def sweep(with_squares):
-            eight = ir.Constant(intp, 8)
-            full = builder.sdiv(count, eight)
-            with cgutils.for_range(builder, full) as loop:
-                add_terms(builder.mul(loop.index, eight), None, with_squares)
-            rest = builder.sub(count, builder.mul(full, eight))
-            with builder.if_then(builder.icmp_signed(">", rest, ir.Constant(intp, 0))):
-                lanes = ir.Constant(ir.VectorType(intp, 8), list(range(8)))
-                add_terms(builder.mul(full, eight), builder.icmp_signed("<", lanes, _splat(builder, rest)),
-                          with_squares)  # fmt: skip
+            _by_eights(builder, count, lambda j, mask: add_terms(j, mask, with_squares))
 
         def total(vector):
             # Pairwise: halves, quarters, then the last two lanes.
@@ -818,15 +824,7 @@ def chain_exp_avx512(typingctx, d2, nt, dref, c, lo, out):
             else:
                 _masked_store(builder, e, target, mask)
 
-        intp = count.type
-        eight = ir.Constant(intp, 8)
-        full = builder.sdiv(count, eight)
-        with cgutils.for_range(builder, full) as loop:
-            fill(builder.mul(loop.index, eight), None)
-        rest = builder.sub(count, builder.mul(full, eight))
-        with builder.if_then(builder.icmp_signed(">", rest, ir.Constant(intp, 0))):
-            lanes = ir.Constant(ir.VectorType(intp, 8), list(range(8)))
-            fill(builder.mul(full, eight), builder.icmp_signed("<", lanes, _splat(builder, rest)))
+        _by_eights(builder, count, fill)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -1536,18 +1534,16 @@ def _start_chains(d2, nt, dref, c, q, wrel, uniform, unit, U, sums):
 
 
 @numba.njit(inline="always")
-def _chain_negligible(S, dref, q0, q1, c_bases, gap2, lw_top):
-    """As _negligible for the chain sums, which are relative to exp(-c dref)."""
+def _chain_negligible(S_rows, dref, q0, q1, cs, gap2, lw_top):
+    """As _negligible for the chain sums (S_rows[r, k] at c = cs[k]), which are
+    relative to exp(-c dref)."""
     for r in range(q0, q1):
         if dref[r] == np.inf:
             return False
-        for b in range(c_bases.shape[0]):
-            c = c_bases[b]
-            for level in range(S.shape[2]):
-                s = S[r, b, level]
-                if not (s > 0.0 and lw_top - c * (gap2 - dref[r]) < math.log(s) - SKIP_NATS):
-                    return False
-                c *= 2.0
+        for k in range(cs.shape[0]):
+            s = S_rows[r, k]
+            if not (s > 0.0 and lw_top - cs[k] * (gap2 - dref[r]) < math.log(s) - SKIP_NATS):
+                return False
     return True
 
 
@@ -1606,7 +1602,7 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
             S[q0 + r] = 0.0
         order, gap2 = _tile_order(Q, q0, q1, lo, hi, n_tiles)
         for t in order:
-            if gap2[t] > 0.0 and _chain_negligible(S, dref, q0, q1, c_bases, gap2[t], lw_top[t]):
+            if gap2[t] > 0.0 and _chain_negligible(S_rows, dref, q0, q1, cs, gap2[t], lw_top[t]):
                 continue
             t0 = t * t_block
             t1 = min(t0 + t_block, n)
@@ -1632,11 +1628,8 @@ def _chain_sums(Q, qsq, Y, ysq, wrel, c_bases, p0, self_index, direct, q_block, 
                 if tile_min < dref[q0 + r]:
                     if dref[q0 + r] < np.inf:
                         drop = dref[q0 + r] - tile_min
-                        for b in range(c_bases.shape[0]):
-                            c = c_bases[b]
-                            for level in range(n_levels):
-                                S[q0 + r, b, level] *= math.exp(-c * drop)
-                                c *= 2.0
+                        for k in range(cs.shape[0]):
+                            S_rows[q0 + r, k] *= math.exp(-cs[k] * drop)
                     dref[q0 + r] = tile_min
                 gap = tile_min - dref[q0 + r]
                 last = _levels_needed(S_rows[q0 + r], cs, levels, gap, log_w, need, runs)
